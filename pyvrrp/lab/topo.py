@@ -99,7 +99,9 @@ class Topology:
 
     def up(self) -> None:
         if os.geteuid() != 0:
-            raise TopologyError("network namespaces need root (run as root or with CAP_NET_ADMIN+CAP_SYS_ADMIN)")
+            raise TopologyError(
+                "network namespaces need root (run as root or with CAP_NET_ADMIN+CAP_SYS_ADMIN)"
+            )
         if not shutil.which("ip"):
             raise TopologyError("the 'ip' command (iproute2) is missing")
         self._add_ns(self.switch)

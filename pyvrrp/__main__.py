@@ -1,0 +1,3 @@
+from pyvrrp.cli import main
+
+main()
