@@ -81,8 +81,12 @@ def expected_len(version: int, naddr: int, family: int = 4) -> int:
     return HEADER_LEN + 4 * naddr + (AUTH_LEN if version == 2 else 0)
 
 
-def _family_of(adv: Advertisement, src: IPAddress | None, dst: IPAddress | None) -> int:
+def _family_of(adv: Advertisement, src: IPAddress | None, dst: IPAddress | None, family: int | None) -> int:
     fams = {a.version for a in adv.addresses}
+    if family is not None:
+        if family not in (4, 6):
+            raise ValueError(f"address family must be 4 or 6, not {family}")
+        fams.add(family)
     fams |= {a.version for a in (src, dst) if a is not None}
     if len(fams) > 1:
         raise ValueError("VRRP advertisement mixes IPv4 and IPv6 addresses")
@@ -97,10 +101,17 @@ def _pseudo_sum(family: int, src: IPAddress, dst: IPAddress, length: int) -> int
     )
 
 
-def encode(adv: Advertisement, src: IPAddress | None = None, dst: IPAddress | None = None) -> bytes:
+def encode(
+    adv: Advertisement,
+    src: IPAddress | None = None,
+    dst: IPAddress | None = None,
+    *,
+    family: int | None = None,
+) -> bytes:
     """Serialize ``adv`` as a VRRP payload (no IP header) with its checksum filled in.
 
-    The family comes from the addresses (or src/dst; IPv4 when there are none).
+    The family comes from the addresses, src/dst or ``family`` (4 or 6; needed only for an IPv6
+    advert with no addresses and no src/dst); IPv4 when nothing says otherwise.
     v2: header + IPv4 addresses + ``auth_data`` NUL-padded/truncated to 8 bytes (RFC 3768 §5.3.10).
     v3 over IPv4: checksum with the pseudo-header (src, dst, 0, 112, len) (RFC 5798 §5.2.8); src and dst
     are required. v3 over IPv6: checksum 0 (the kernel fills it in: IPV6_CHECKSUM offset 6) unless
@@ -109,7 +120,7 @@ def encode(adv: Advertisement, src: IPAddress | None = None, dst: IPAddress | No
     version = adv.version
     if version not in (2, 3):
         raise ValueError(f"VRRP version must be 2 or 3, not {version}")
-    family = _family_of(adv, src, dst)
+    family = _family_of(adv, src, dst, family)
     if version == 2 and family == 6:
         raise ValueError("VRRPv2 does not carry IPv6 addresses")
     n = len(adv.addresses)
@@ -169,8 +180,9 @@ def decode(
 ) -> Advertisement:
     """Parse and validate a VRRP payload (the bytes after the IP header).
 
-    Checks, in keepalived's order (``vrrp_check_packet``): exact length [packet_len_err], version 2/3
-    [version_err], type 1 [invalid_type_rcvd], checksum [checksum_err]. For v3 the checksum needs
+    Checks, in keepalived's order (``vrrp_check_packet``) except that an unknown version is reported
+    before the length: version 2/3 [version_err], exact length [packet_len_err], type 1
+    [invalid_type_rcvd], checksum [checksum_err]. For v3 the checksum needs
     ``src``/``dst`` (the IP header's addresses); without them it is not checked (IPv6: the kernel already
     did). Raises only :class:`DecodeError`; ``vrid`` is set whenever the header was readable.
     """
@@ -188,6 +200,12 @@ def decode(
         )
     vers_type, vrid, priority, naddr, b4, b5, csum = _HDR.unpack_from(data)
     version, ptype = vers_type >> 4, vers_type & 0x0F
+    # keepalived checks the length first, computing it from the received version; for a version it does
+    # not know the expected length is meaningless, so pyvrrp reports the version first (version_err).
+    if version not in (2, 3):
+        raise DecodeError(f"wrong version {version}", "version_err", vrid)
+    if version == 2 and family == 6:  # keepalived forces v3 for IPv6 instances
+        raise DecodeError("VRRPv2 over IPv6", "version_err", vrid)
     want = expected_len(version, naddr, family)
     if n != want:  # keepalived 2.2.7: buflen != expected_len -> packet_len_err (rejects CARP too)
         raise DecodeError(
@@ -195,10 +213,6 @@ def decode(
             "packet_len_err",
             vrid,
         )
-    if version not in (2, 3):
-        raise DecodeError(f"wrong version {version}", "version_err", vrid)
-    if version == 2 and family == 6:
-        raise DecodeError("VRRPv2 over IPv6", "version_err", vrid)
     if ptype != ADVERTISEMENT:
         raise DecodeError(
             f"Invalid packet type. {ptype} and expect {ADVERTISEMENT}", "invalid_type_rcvd", vrid
