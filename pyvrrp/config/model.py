@@ -237,13 +237,21 @@ class GlobalConfig:
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     """A message from parsing or validation. ``level``: "error" (exit 5), "fatal" (exit 4),
-    "warning" (logged, exit unaffected), "unimplemented" (accepted, not implemented: listed by -t)."""
+    "script_security" (exit 6), "warning" (logged, exit unaffected), "unimplemented" (accepted,
+    not implemented: listed by -t)."""
 
     level: str
     where: Where
     msg: str
+    #: keepalived would not run the VRRP process with this (e.g. a duplicate VRID), even when its
+    #: ``-t`` exit code is 5 (added by the config helper; default False).
+    stops: bool = False
 
     def __str__(self) -> str:
+        if self.where.line == 0 and self.where.file in ("<none>", ""):
+            return self.msg
+        if self.where.line == 0:
+            return f"{self.where.file}: {self.msg}"
         return f"{self.where}: {self.msg}"
 
 
@@ -270,13 +278,22 @@ class Config:
     def errors(self) -> tuple[Diagnostic, ...]:
         return tuple(d for d in self.diagnostics if d.level in ("error", "fatal"))
 
+    @property
+    def runnable(self) -> bool:
+        """False when keepalived would refuse to run this VRRP configuration."""
+        return not any(d.level == "fatal" or d.stops for d in self.diagnostics)
+
     def exit_code(self) -> int:
-        """keepalived 2.2.7's real ``-t`` exit code: 0 ok, 4 cannot run, 5 errors, 6 script security."""
+        """keepalived 2.2.7's real ``-t`` exit code: 0 ok, 4 cannot run, 5 errors, 6 script security.
+
+        keepalived keeps the *least severe* non-OK status it saw (``lib/parser.c
+        vreport_config_error`` keeps the highest ``config_err_t``), so script security (6) beats an
+        error (5), which beats a fatal problem (4)."""
         levels = {d.level for d in self.diagnostics}
-        if "fatal" in levels:
-            return 4
-        if "error" in levels:
-            return 5
         if "script_security" in levels:
             return 6
+        if "error" in levels:
+            return 5
+        if "fatal" in levels:
+            return 4
         return 0

@@ -1,0 +1,1484 @@
+"""keepalived.conf -> :class:`pyvrrp.config.model.Config`.
+
+The block/keyword walk is a port of keepalived 2.2.7 ``lib/parser.c process_stream`` and
+``alloc_value_block`` (so error cascades such as an unknown keyword followed by ``{`` behave the same),
+with handlers after ``keepalived/vrrp/vrrp_parser.c`` and ``keepalived/core/global_parser.c``.
+Instance completion and cross checks (``vrrp_complete_instance``, ``check_vrid_conflicts``) live in
+:mod:`pyvrrp.config.validate`.
+
+Never raises for content: every problem becomes a :class:`Diagnostic`. Pure: reads files only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_interface
+
+from pyvrrp.config import keywords as K
+from pyvrrp.config.lexer import Lexer, Line, split_command
+from pyvrrp.config.model import (
+    Config,
+    Diagnostic,
+    Notify,
+    TrackRef,
+    UnicastPeer,
+    VipConfig,
+    Where,
+)
+from pyvrrp.errors import ConfigError
+
+TIMER_HZ_DIGITS = 6
+SCOPES = {"global": 0, "site": 200, "link": 253, "host": 254, "nowhere": 255}
+
+
+# --------------------------------------------------------------------------------------------
+# mutable builders (frozen into the model by validate.finish)
+# --------------------------------------------------------------------------------------------
+@dataclass
+class InstB:
+    name: str
+    where: Where
+    interface: str | None = None
+    interface_where: Where | None = None
+    vrid: int | None = None
+    priority: int | None = None
+    state: str | None = None
+    version: int | None = None
+    version_where: Where | None = None
+    advert_int: float | None = None
+    auth_type: int = 0
+    auth_pass: bytes = b""
+    family: int | None = None
+    vips: list[VipConfig] = field(default_factory=list)
+    evips: list[VipConfig] = field(default_factory=list)
+    vip_where: Where | None = None
+    virtual_routes: list[tuple[str, Where]] = field(default_factory=list)
+    virtual_rules: list[tuple[str, Where]] = field(default_factory=list)
+    nopreempt: bool = False
+    preempt_delay: float = 0.0
+    unicast_src_ip: IPv4Address | IPv6Address | None = None
+    unicast_peers: list[UnicastPeer] = field(default_factory=list)
+    unicast_configured: bool = False
+    unicast_fault_no_peer: bool = False
+    unicast_ttl: int | None = None
+    check_unicast_src: bool = False
+    mcast_dst_ip: IPv4Address | IPv6Address | None = None
+    garp: dict[str, float | int] = field(default_factory=dict)
+    lower_prio_no_advert: bool | None = None
+    higher_prio_send_advert: bool | None = None
+    down_timer_adverts: int = 3
+    skip_check_adv_addr: bool | None = None
+    dont_track_primary: bool = False
+    accept: bool | None = None
+    strict_mode: bool | None = None
+    track_scripts: list[tuple[TrackRef, Where]] = field(default_factory=list)
+    track_interfaces: list[tuple[TrackRef, Where]] = field(default_factory=list)
+    track_files: list[tuple[TrackRef, Where]] = field(default_factory=list)
+    track_processes: list[tuple[TrackRef, Where]] = field(default_factory=list)
+    notifies: dict[str, Notify] = field(default_factory=dict)
+    notify_priority_changes: bool = False
+    use_vmac: bool = False
+
+
+@dataclass
+class ScriptB:
+    name: str
+    where: Where
+    argv: tuple[str, ...] | None = None
+    interval: float = 1.0
+    timeout: float = 0.0
+    weight: int = 0
+    reverse: bool = False
+    rise: int = 1
+    fall: int = 1
+    user: str | None = None
+    group: str | None = None
+    init_fail: bool = False
+
+
+@dataclass
+class GroupB:
+    name: str
+    where: Where
+    members: list[str] | None = None
+    notifies: dict[str, Notify] = field(default_factory=dict)
+    track_scripts: list[tuple[TrackRef, Where]] = field(default_factory=list)
+    track_interfaces: list[tuple[TrackRef, Where]] = field(default_factory=list)
+    track_files: list[tuple[TrackRef, Where]] = field(default_factory=list)
+    track_processes: list[tuple[TrackRef, Where]] = field(default_factory=list)
+    sync_group_tracking_weight: bool = False
+
+
+@dataclass
+class TrackFileB:
+    name: str
+    where: Where
+    path: str | None = None
+    weight: int = 1
+    reverse: bool = False
+    init_file: int | None = None
+    init_overwrite: bool = False
+
+
+@dataclass
+class TrackProcB:
+    name: str
+    where: Where
+    process: str | None = None
+    args: str | None = None
+    param_match: str | None = None
+    full_command: bool = False
+    weight: int = 0
+    reverse: bool = False
+    quorum: int = 1
+    quorum_max: int | None = None
+    delay: float = 0.0
+    fork_delay: float = 0.0
+    terminate_delay: float = 0.0
+
+
+@dataclass
+class State:
+    """Everything the parse collected; :func:`pyvrrp.config.validate.finish` turns it into a Config."""
+
+    source: str
+    globals: dict[str, object] = field(default_factory=dict)
+    instances: list[InstB] = field(default_factory=list)
+    scripts: list[ScriptB] = field(default_factory=list)
+    groups: list[GroupB] = field(default_factory=list)
+    track_files: list[TrackFileB] = field(default_factory=list)
+    track_processes: list[TrackProcB] = field(default_factory=list)
+    static_ipaddress: list[tuple[str, Where]] = field(default_factory=list)
+    diags: list[Diagnostic] = field(default_factory=list)
+    seen_unimpl: set[str] = field(default_factory=set)
+    startup_scripts: list[tuple[Notify, Where]] = field(default_factory=list)
+    fifo_scripts: list[tuple[Notify, Where]] = field(default_factory=list)
+    have_vrrp_config: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# value helpers (keepalived lib/parser.c read_* functions)
+# --------------------------------------------------------------------------------------------
+def read_decimal(s: str, digits: int = TIMER_HZ_DIGITS) -> tuple[int | None, str | None]:
+    """``read_decimal_unsigned_long_func``: value scaled by 10**digits (rounded), or an error."""
+    if s.startswith("-"):
+        return None, f"negative number '{s}'"
+    whole, dot, frac = s.partition(".")
+    warn = None
+    if len(frac) > digits:
+        warn = f"number '{s}' has too many decimal places"
+        up = frac[digits] >= "5"
+        frac = frac[:digits]
+    else:
+        up = False
+    txt = whole + frac.ljust(digits, "0")
+    if not txt.isdigit() or not txt.isascii():
+        return None, f"invalid number '{s}'"
+    return int(txt) + (1 if up else 0), warn
+
+
+def read_uint(s: str, lo: int, hi: int) -> int | None:
+    """``read_unsigned``: strict base-10 unsigned (keepalived accepts a leading '+')."""
+    t = s[1:] if s.startswith("+") else s
+    if not t.isdigit() or not t.isascii():
+        return None
+    v = int(t)
+    return v if lo <= v <= hi else None
+
+
+def read_int(s: str, lo: int, hi: int) -> int | None:
+    t = s[1:] if s[:1] in "+-" else s
+    if not t.isdigit() or not t.isascii():
+        return None
+    v = int(s)
+    return v if lo <= v <= hi else None
+
+
+def true_false(s: str) -> bool | None:
+    if s in ("true", "on", "yes"):
+        return True
+    if s in ("false", "off", "no"):
+        return False
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# the parser
+# --------------------------------------------------------------------------------------------
+class Parser:
+    def __init__(self, lexer: Lexer, st: State) -> None:
+        self.lx = lexer
+        self.st = st
+        self.skip = 0
+        self.cur: Line | None = None
+
+    # diagnostics ------------------------------------------------------------------------------
+    def diag(self, level: str, msg: str, line: Line | None = None, stops: bool = False) -> None:
+        ln = line or self.cur
+        w = Where(ln.file, ln.lineno) if ln else Where()
+        self.st.diags.append(Diagnostic(level, w, msg, stops) if stops else Diagnostic(level, w, msg))
+
+    def err(self, msg: str, line: Line | None = None) -> None:
+        self.diag("error", msg, line)
+
+    def where(self, line: Line | None = None) -> Where:
+        ln = line or self.cur
+        return Where(ln.file, ln.lineno) if ln else Where()
+
+    def unimpl(self, name: str, line: Line | None = None, what: str | None = None) -> None:
+        if name in K.NOT_IMPLEMENTED:
+            self.diag("unimplemented", f"'{what or name.split('.', 1)[1]}' accepted, not implemented", line)
+
+    def toks(self, line: Line) -> list[str]:
+        return line.tokens(lambda lv, f, n, m: self.st.diags.append(Diagnostic(lv, Where(f, n), m)))
+
+    # process_stream --------------------------------------------------------------------------
+    def stream(self, block: str, need_bob: bool, level: int, ctx: object = None) -> bool:
+        """Port of keepalived ``process_stream``. Returns True if the block was skipped."""
+        ret_err = False
+        table = K.ALL_BLOCK_KEYWORDS[block]
+        while True:
+            line = self.lx.read_line()
+            if line is None:
+                if level > 0 and not self.skip:
+                    pass  # keepalived: EOF inside a block is silently accepted
+                break
+            self.cur = line
+            vec = self.toks(line)
+            if not vec:
+                continue
+            s = vec[0]
+            if self.skip == -1:
+                if s == "{":
+                    self.skip = 1
+                    need_bob = False
+                    continue
+                self.skip = 0
+            if self.skip:
+                last = s
+                for t in vec:
+                    last = t
+                    if t == "{":
+                        self.skip += 1
+                    elif t == "}":
+                        self.skip -= 1
+                        if self.skip == 0:
+                            break
+                if last == "}" and self.skip == 0 and level > 0:
+                    ret_err = True
+                    break
+                continue
+            if need_bob:
+                need_bob = False
+                if s == "{" and level > 0:
+                    continue
+                self.err("Missing '{' at beginning of configuration block")
+            elif s == "{":
+                self.err("Unexpected '{' - ignoring")
+                continue
+            if s == "}" and level > 0:
+                break
+            if s not in table:
+                self.unknown(s, block, ctx)
+                continue
+            self.keyword(block, s, vec, line, level, ctx)
+        return ret_err
+
+    def unknown(self, s: str, block: str, ctx: object) -> None:
+        cand = K.ALL_BLOCK_KEYWORDS[block]
+        hint = K.suggest(s, cand) if s not in "{}" else None
+        where = ""
+        name = getattr(ctx, "name", None)
+        if block != "root":
+            where = f" in {block}" + (f" {name}" if name else "")
+        msg = f"unknown keyword '{s}'{where}"
+        if hint:
+            msg += f" (did you mean '{hint}'?)"
+        self.err(msg)
+
+    def sub(self, block: str, vec: list[str], level: int, ctx: object, active: bool = True) -> bool:
+        """Enter a keyword's sub-block (``keyword_vec->sub``)."""
+        bob_needed = True
+        if vec and vec[-1] == "{":
+            vec.pop()
+            bob_needed = False
+        return self.stream(block, bob_needed, level + 1, ctx)
+
+    def skip_block(self, need_block_start: bool = True) -> None:
+        self.skip = -1 if need_block_start else 1
+
+    def value_block(self, vec: list[str]) -> list[tuple[list[str], Line]]:
+        """Port of ``alloc_value_block``: one entry per line until the closing brace."""
+        out: list[tuple[list[str], Line]] = []
+        need_bob = True
+        if len(vec) > 1:
+            if vec[1] == "{":
+                need_bob = False
+                rest = vec[2:]
+                had_eob = False
+                if rest and rest[-1] == "}":
+                    rest = rest[:-1]
+                    had_eob = True
+                if rest:
+                    out.append((rest, self.cur))  # type: ignore[arg-type]
+                if had_eob:
+                    return out
+            else:
+                self.err(f"Block {vec[0]} has extra parameters {vec[1]} ...")
+        while True:
+            line = self.lx.read_line()
+            if line is None:
+                break
+            self.cur = line
+            v = self.toks(line)
+            if not v:
+                continue
+            if need_bob:
+                need_bob = False
+                if v[0] == "{":
+                    if len(v) == 1:
+                        continue
+                    v = v[1:]
+                else:
+                    self.diag("warning", f"'{{' missing from beginning of block {vec[0]}")
+            had_eob = False
+            if v[-1] == "}":
+                if len(v) == 1:
+                    break
+                had_eob = True
+                v = v[:-1]
+            if v:
+                out.append((v, line))
+            if had_eob:
+                break
+        return out
+
+    # dispatch ---------------------------------------------------------------------------------
+    def keyword(self, block: str, s: str, vec: list[str], line: Line, level: int, ctx: object) -> None:
+        if block == "root":
+            self.root(s, vec, line, level)
+        elif block == "global_defs":
+            self.global_kw(s, vec, line)
+        elif block == "vrrp_instance":
+            self.instance_kw(ctx, s, vec, line, level)  # type: ignore[arg-type]
+        elif block == "authentication":
+            self.auth_kw(ctx, s, vec, line)  # type: ignore[arg-type]
+        elif block == "vrrp_script":
+            self.script_kw(ctx, s, vec, line)  # type: ignore[arg-type]
+        elif block == "vrrp_sync_group":
+            self.group_kw(ctx, s, vec, line)  # type: ignore[arg-type]
+        elif block == "track_file":
+            self.track_file_kw(ctx, s, vec, line)  # type: ignore[arg-type]
+        elif block == "vrrp_track_process":
+            self.track_process_kw(ctx, s, vec, line)  # type: ignore[arg-type]
+        elif block == "garp_group":
+            self.garp_group_kw(s, vec, line)
+        elif block == "track_group":
+            if s == "group":
+                self.value_block(vec)
+
+    def need(self, vec: list[str], n: int = 1) -> bool:
+        """keepalived ``null_strvec``: a missing parameter (keepalived itself exits 2 here)."""
+        if len(vec) > n:
+            return True
+        self.err(
+            f"Configuration line starting `{vec[0]}` is missing a parameter after keyword "
+            f"`{vec[n - 1]}` at word position {n + 1}"
+        )
+        return False
+
+    # root ---------------------------------------------------------------------------------------
+    def root(self, s: str, vec: list[str], line: Line, level: int) -> None:
+        if s in K.INACTIVE_ROOT:
+            self.skip = 1 if vec[-1] == "{" else -1
+            return
+        if s in K.ROOT_SIMPLE:
+            self.unimpl(f"root.{s}", line)
+            return
+        if s == "global_defs":
+            self.sub("global_defs", vec, level, None)
+        elif s == "vrrp_instance":
+            self.st.have_vrrp_config = True
+            if len(vec) != 2:
+                self.err("vrrp_instance must have a name")
+                self.skip_block(True)
+                self.sub("vrrp_instance", vec, level, None)
+                return
+            name = vec[1]
+            if any(i.name == name for i in self.st.instances):
+                self.err(f"vrrp instance {name} already defined")
+                self.skip_block(True)
+                self.sub("vrrp_instance", vec, level, None)
+                return
+            inst = InstB(name, self.where(line))
+            self.st.instances.append(inst)
+            self.sub("vrrp_instance", vec, level, inst)
+        elif s == "vrrp_script":
+            if len(vec) != 2:
+                self.err("vrrp_script must have a name")
+                self.skip_block(True)
+                self.sub("vrrp_script", vec, level, None)
+                return
+            sc = ScriptB(vec[1], self.where(line))
+            if any(x.name == vec[1] for x in self.st.scripts):
+                self.err(f"vrrp_script {vec[1]} already defined")
+                self.skip_block(True)
+                self.sub("vrrp_script", vec, level, None)
+                return
+            skipped = self.sub("vrrp_script", vec, level, sc)
+            if not skipped:
+                if sc.argv is None:
+                    self.err(f"No script set for vrrp_script {sc.name} - removing", line)
+                else:
+                    self.st.scripts.append(sc)
+        elif s == "vrrp_sync_group":
+            if len(vec) != 2:
+                self.err("vrrp_sync_group must have a name - skipping")
+                self.skip_block(True)
+                self.sub("vrrp_sync_group", vec, level, None)
+                return
+            if any(g.name == vec[1] for g in self.st.groups):
+                self.err(f"vrrp sync group {vec[1]} already defined")
+                self.skip_block(True)
+                self.sub("vrrp_sync_group", vec, level, None)
+                return
+            g = GroupB(vec[1], self.where(line))
+            self.st.groups.append(g)
+            self.sub("vrrp_sync_group", vec, level, g)
+        elif s in ("track_file", "vrrp_track_file"):
+            if s == "vrrp_track_file":
+                self.diag("warning", "'vrrp_track_file' is deprecated - use 'track_file'", line)
+            self.unimpl(f"root.{s}", line)
+            tf = TrackFileB(vec[1] if len(vec) > 1 else "", self.where(line))
+            if len(vec) != 2:
+                self.err(f"{s} must have a name")
+                self.skip_block(True)
+            skipped = self.sub("track_file", vec, level, tf)
+            if not skipped and len(vec) == 2:
+                if tf.path is None:
+                    self.err(f"No file set for track_file {tf.name} - removing", line)
+                else:
+                    self.st.track_files.append(tf)
+        elif s == "vrrp_track_process":
+            self.unimpl("root.vrrp_track_process", line)
+            tp = TrackProcB(vec[1] if len(vec) > 1 else "", self.where(line))
+            if len(vec) != 2:
+                self.err("vrrp_track_process must have a name")
+                self.skip_block(True)
+            skipped = self.sub("vrrp_track_process", vec, level, tp)
+            if not skipped and len(vec) == 2:
+                if tp.process is None:
+                    self.err(f"No process set for vrrp_track_process {tp.name} - removing", line)
+                else:
+                    self.st.track_processes.append(tp)
+        elif s == "garp_group":
+            self.unimpl("root.garp_group", line)
+            self.sub("garp_group", vec, level, None)
+        elif s == "track_group":
+            self.unimpl("root.track_group", line)
+            self.sub("track_group", vec, level, None)
+        elif s == "static_ipaddress":
+            self.unimpl("root.static_ipaddress", line)
+            for v, ln in self.value_block(vec):
+                vip = self.parse_vip(v, ln, static=True)
+                if vip is not None:
+                    self.st.static_ipaddress.append((" ".join(v), self.where(ln)))
+        elif s in ("static_routes", "static_rules"):
+            self.unimpl(f"root.{s}", line)
+            for v, ln in self.value_block(vec):
+                if s == "static_routes":
+                    self.check_route(v, ln, static=True)
+                else:
+                    self.check_rule(v, ln)
+        elif s in ("linkbeat_interfaces", "interface_up_down_delays"):
+            self.unimpl(f"root.{s}", line)
+            self.value_block(vec)
+
+    # global_defs --------------------------------------------------------------------------------
+    def global_kw(self, s: str, vec: list[str], line: Line) -> None:
+        g = self.st.globals
+        kind = K.GLOBAL_KEYWORDS[s]
+        self.unimpl(f"global_defs.{s}", line)
+        if kind == "block":
+            self.value_block(vec)
+            return
+        if s == "router_id":
+            if self.need(vec):
+                g["router_id"] = vec[1]
+        elif s in ("vrrp_mcast_group4", "vrrp_mcast_group6"):
+            if not self.need(vec):
+                return
+            try:
+                a = ip_address(vec[1])
+            except ValueError:
+                a = None
+            want = 4 if s.endswith("4") else 6
+            if a is None or a.version != want or not a.is_multicast:
+                self.err(f"{s} '{vec[1]}' is invalid")
+                return
+            g[s] = a
+        elif s == "vrrp_version":
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 2, 3)
+            if v is None:
+                self.err(f"Unknown VRRP version '{vec[1]}'")
+            else:
+                g["vrrp_version"] = v
+        elif s in ("script_user",):
+            if self.need(vec):
+                g["script_user"] = vec[1]
+                if len(vec) > 2:
+                    g["script_group"] = vec[2]
+        elif s in (
+            "vrrp_garp_master_delay",
+            "vrrp_garp_master_refresh",
+            "vrrp_garp_lower_prio_delay",
+        ):
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 0, 2**31)
+            if v is None:
+                self.err(f"{s} '{vec[1]}' invalid")
+            else:
+                g[s] = float(v)
+        elif s in (
+            "vrrp_garp_master_repeat",
+            "vrrp_garp_master_refresh_repeat",
+            "vrrp_garp_lower_prio_repeat",
+        ):
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 0, 2**31)
+            if v is None:
+                self.err(f"{s} '{vec[1]}' invalid")
+            else:
+                g[s] = v
+        elif s == "vrrp_down_timer_adverts":
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 1, 100)
+            if v is None:
+                self.err(f"Invalid vrrp_down_timer_adverts [1:100] '{vec[1]}'")
+            else:
+                g[s] = v
+        elif s in ("vrrp_garp_interval", "vrrp_gna_interval", "vrrp_startup_delay"):
+            if not self.need(vec):
+                return
+            v, e = read_decimal(vec[1])
+            if e:
+                self.err(e)
+            if v is None:
+                self.err(f"{s} '{vec[1]}' invalid")
+            else:
+                g[s] = v / 1e6
+        elif s in ("vrrp_notify_fifo", "notify_fifo"):
+            if self.need(vec):
+                g[s] = vec[1]
+        elif s in ("vrrp_notify_fifo_script", "notify_fifo_script", "startup_script", "shutdown_script"):
+            if self.need(vec):
+                n = self.notify_script(vec, line)
+                if n is not None:
+                    lst = self.st.startup_scripts if "script_" not in s[-7:] and "fifo" not in s else None
+                    (lst if lst is not None else self.st.fifo_scripts).append((n, self.where(line)))
+        elif kind == "flag":
+            val = True
+            if len(vec) > 1:
+                tf = true_false(vec[1])
+                if tf is None:
+                    self.err(f"Invalid value '{vec[1]}' for global {s} - ignoring")
+                    return
+                val = tf
+            g[s] = val
+        elif kind in ("int",):
+            if self.need(vec) and read_int(vec[1], -(2**31), 2**31) is None:
+                self.err(f"Invalid {s} '{vec[1]}'")
+        elif kind == "str":
+            if self.need(vec):
+                g[s] = vec[1]
+        elif kind == "timer":
+            if self.need(vec):
+                v, e = read_decimal(vec[1])
+                if v is None or e:
+                    self.err(e or f"Invalid {s}")
+
+    # vrrp_instance -------------------------------------------------------------------------------
+    def instance_kw(self, inst: InstB | None, s: str, vec: list[str], line: Line, level: int) -> None:
+        if inst is None:
+            return
+        self.unimpl(f"vrrp_instance.{s}", line)
+        w = self.where(line)
+        n = inst.name
+        if s == "authentication":
+            self.sub("authentication", vec, level, inst)
+        elif s == "state":
+            if not self.need(vec):
+                return
+            if vec[1] == "MASTER":
+                inst.state = "MASTER"
+            elif vec[1] == "BACKUP":
+                if inst.state == "MASTER":
+                    self.err(f"({n}) state previously set as MASTER - ignoring BACKUP")
+                else:
+                    inst.state = "BACKUP"
+            else:
+                self.err(f"({n}) unknown state '{vec[1]}', defaulting to BACKUP")
+                inst.state = "BACKUP"
+        elif s == "interface":
+            if not self.need(vec):
+                return
+            if len(vec[1]) >= 16:
+                self.err(f"Interface name '{vec[1]}' too long - ignoring")
+                return
+            inst.interface = vec[1]
+            inst.interface_where = w
+        elif s == "virtual_router_id":
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 1, 255)
+            if v is None:
+                self.err(f"({n}): VRID '{vec[1]}' not valid - must be between 1 & 255")
+            else:
+                inst.vrid = v
+        elif s == "priority":
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 1, 255)
+            if v is None:
+                self.err(f"({n}) Priority not valid! must be between 1 & 255. Using default 100")
+                inst.priority = 100
+            else:
+                inst.priority = v
+        elif s == "advert_int":
+            if not self.need(vec):
+                return
+            v, e = read_decimal(vec[1])
+            if e:
+                self.err(e)
+            if v is None or v <= 0 or v < 10_000 or v > 255_000_000:
+                if v is not None and not e:
+                    self.err(f"number '{vec[1]}' outside range [0.010000, 255.000000]")
+                self.err(f"({n}) Advert interval ({vec[1]}) not valid! Must be > 0 - ignoring")
+            else:
+                inst.advert_int = v / 1e6
+        elif s == "version":
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 2, 3)
+            if v is None:
+                self.err(f"({n}): Version must be either 2 or 3")
+                return
+            inst.version = v
+            inst.version_where = w
+        elif s == "native_ipv6":
+            if inst.family == 4:
+                self.err(f"({n}) Cannot specify native_ipv6 with IPv4 addresses")
+                return
+            inst.family = 6
+            inst.version = 3
+        elif s in ("mcast_src_ip", "unicast_src_ip"):
+            if s == "unicast_src_ip":
+                inst.unicast_configured = True
+            if not self.need(vec):
+                return
+            try:
+                a = ip_address(vec[1])
+            except ValueError:
+                self.err(
+                    f"Configuration error: VRRP instance[{n}] malformed src address[{vec[1]}]. Skipping..."
+                )
+                return
+            if inst.family is None:
+                inst.family = a.version
+            elif inst.family != a.version:
+                self.err(
+                    f"Configuration error: VRRP instance[{n}] and src address[{vec[1]}] MUST be of the same family !!! Skipping..."
+                )
+                return
+            inst.unicast_src_ip = a
+        elif s == "mcast_dst_ip":
+            if not self.need(vec):
+                return
+            try:
+                a = ip_address(vec[1])
+            except ValueError:
+                self.err(f"({n}) malformed mcast dest address {vec[1]}. Skipping...")
+                return
+            if inst.family is None:
+                inst.family = a.version
+            elif inst.family != a.version:
+                self.err(f"({n}) mcast dest address {vec[1]} MUST match VRRP instance family. Skipping...")
+                return
+            if not a.is_multicast or (a.version == 6 and not str(a).startswith("ff02")):
+                ll = " link-local" if a.version == 6 else ""
+                self.err(f"({n}) mcast_dst_ip {vec[1]} not{ll} multicast. Skipping...")
+                return
+            inst.mcast_dst_ip = a
+        elif s == "unicast_peer":
+            inst.unicast_configured = True
+            for v, ln in self.value_block(vec):
+                self.unicast_peer(inst, v, ln)
+        elif s == "unicast_fault_no_peer":
+            inst.unicast_configured = True
+            inst.unicast_fault_no_peer = True
+        elif s == "check_unicast_src":
+            inst.unicast_configured = True
+            inst.check_unicast_src = True
+        elif s == "old_unicast_checksum":
+            inst.unicast_configured = True
+            if len(vec) >= 2 and vec[1] != "never":
+                self.err(f"({n}) Unknown old_unicast_chksum mode {vec[1]} - ignoring")
+        elif s == "unicast_ttl":
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 0, 255)
+            if v is None:
+                self.err(f"({n}): TTL '{vec[1]}' not valid - must be between 0 & 255")
+            else:
+                inst.unicast_ttl = v
+        elif s in ("virtual_ipaddress", "virtual_ipaddress_excluded"):
+            excl = s.endswith("excluded")
+            if inst.vip_where is None and not excl:
+                inst.vip_where = w
+            for v, ln in self.value_block(vec):
+                vip = self.parse_vip(v, ln, static=False)
+                if vip is None:
+                    continue
+                fam = vip.address.version
+                if not excl:
+                    if inst.family is None:
+                        inst.family = fam
+                    elif inst.family != fam:
+                        self.err(f"({n}): address family must match VRRP instance [{v[0]}] - ignoring", ln)
+                        continue
+                    inst.vips.append(vip)
+                else:
+                    inst.evips.append(vip)
+        elif s in ("virtual_routes", "virtual_rules"):
+            for v, ln in self.value_block(vec):
+                ok = (
+                    self.check_route(v, ln, static=False) if s == "virtual_routes" else self.check_rule(v, ln)
+                )
+                if ok:
+                    (inst.virtual_routes if s == "virtual_routes" else inst.virtual_rules).append(
+                        (" ".join(v), self.where(ln))
+                    )
+        elif s in ("track_interface", "track_script", "track_file", "track_process", "track_bfd"):
+            for v, ln in self.value_block(vec):
+                ref = self.track_ref(v, ln, s, n, allow_noreverse=(s != "track_interface"))
+                if ref is None or not self.resolve_track(inst, s, ref, ln):
+                    continue
+                if s == "track_interface":
+                    inst.track_interfaces.append((ref, self.where(ln)))
+                elif s == "track_script":
+                    inst.track_scripts.append((ref, self.where(ln)))
+                elif s == "track_file":
+                    inst.track_files.append((ref, self.where(ln)))
+                elif s == "track_process":
+                    inst.track_processes.append((ref, self.where(ln)))
+        elif s == "dont_track_primary":
+            inst.dont_track_primary = True
+        elif s in ("skip_check_adv_addr", "strict_mode"):
+            val = True
+            if len(vec) >= 2:
+                tf = true_false(vec[1])
+                if tf is None:
+                    self.err(f"({n}) invalid {s} {vec[1]} specified")
+                    return
+                val = tf
+            if s == "strict_mode":
+                inst.strict_mode = val
+            else:
+                inst.skip_check_adv_addr = True
+        elif s == "nopreempt":
+            inst.nopreempt = True
+        elif s == "preempt":
+            inst.nopreempt = False
+        elif s == "preempt_delay":
+            if not self.need(vec):
+                return
+            v, e = read_decimal(vec[1])
+            if e:
+                self.err(e)
+            if v is None or v > 1000 * 10**6:
+                self.err(f"({n}) Preempt_delay not valid! must be between 0-1000")
+                inst.preempt_delay = 0.0
+            else:
+                inst.preempt_delay = v / 1e6
+        elif s in ("accept", "no_accept"):
+            inst.accept = s == "accept"
+        elif s in (
+            "notify_backup",
+            "notify_master",
+            "notify_fault",
+            "notify_stop",
+            "notify_deleted",
+            "notify",
+            "notify_master_rx_lower_pri",
+        ):
+            if s == "notify_deleted" and len(vec) == 1:
+                inst.notifies.setdefault("notify_deleted_flag", Notify(()))
+                return
+            if not self.need(vec):
+                return
+            if s in inst.notifies:
+                self.err(f"({n}) {s} script already specified - ignoring {vec[1]}")
+                return
+            nt = self.notify_script(vec, line)
+            if nt is not None:
+                inst.notifies[s] = nt
+        elif s == "notify_priority_changes":
+            val = True
+            if len(vec) >= 2:
+                tf = true_false(vec[1])
+                if tf is None:
+                    self.err(f"({n}) invalid notify_priority_changes {vec[1]}")
+                    return
+                val = tf
+            inst.notify_priority_changes = val
+        elif s in ("garp_master_delay", "garp_master_refresh", "garp_lower_prio_delay"):
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 0, 2**31)
+            if v is None:
+                self.err(f"({n}) {s} '{vec[1]}' invalid - ignoring")
+            else:
+                inst.garp[s] = float(v)
+        elif s in ("garp_master_repeat", "garp_master_refresh_repeat", "garp_lower_prio_repeat"):
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 0, 2**31)
+            if v is None:
+                self.err(f"({n}) {s} '{vec[1]}' invalid - ignoring")
+            else:
+                inst.garp[s] = v
+        elif s in ("lower_prio_no_advert", "higher_prio_send_advert"):
+            val = True
+            if len(vec) >= 2:
+                tf = true_false(vec[1])
+                if tf is None:
+                    self.err(f"({n}) invalid {s} {vec[1]} specified")
+                    return
+                val = tf
+            setattr(inst, s, val)
+        elif s == "down_timer_adverts":
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 1, 100)
+            if v is None:
+                self.err(f"({n}) down_timer_adverts '{vec[1]}' must be between 1 and 100 - ignoring")
+            else:
+                inst.down_timer_adverts = v
+        elif s == "lvs_sync_daemon_interface":
+            self.err(f"({n}) Specifying lvs_sync_daemon_interface against a vrrp is deprecated.")
+        elif s == "linkbeat_use_polling":
+            self.err(
+                f"({n}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block"
+            )
+        elif s == "debug":
+            if len(vec) > 1 and read_uint(vec[1], 0, 4) is None:
+                self.err(f"({n}) Debug value '{vec[1]}' not valid; must be between 0-4")
+        elif s in ("use_vmac", "use_ipvlan"):
+            inst.use_vmac = True
+        elif s == "vmac_garp_intvl":
+            self.diag("warning", f"({n}) vmac_garp_intvl is deprecated - use garp_extra_if")
+        # remaining accepted keywords (use_vmac_addr, vmac_xmit_base, vrf, track_src_ip,
+        # promote_secondaries, smtp_alert, garp_extra_if, kernel_rx_buf_size) carry no value we model
+
+    def auth_kw(self, inst: InstB | None, s: str, vec: list[str], line: Line) -> None:
+        if inst is None:
+            return
+        if s == "auth_type":
+            if not self.need(vec):
+                return
+            if vec[1] == "PASS":
+                inst.auth_type = 1
+            elif vec[1] == "AH":
+                inst.auth_type = 2
+                self.unimpl("authentication.auth_type=AH", line, "auth_type AH")
+            else:
+                self.err(f"({inst.name}) unknown authentication type '{vec[1]}'")
+        elif s == "auth_pass":
+            if not self.need(vec):
+                return
+            # keepalived: only the first 8 bytes of the token (comments already removed)
+            pw = vec[1].encode("utf-8", "surrogateescape")
+            if len(pw) > 8:
+                self.diag("warning", f"({inst.name}) Truncating auth_pass to 8 characters")
+            inst.auth_pass = pw[:8]
+
+    # helpers -------------------------------------------------------------------------------------
+    def notify_script(self, vec: list[str], line: Line) -> Notify | None:
+        """``notify_script_init``: re-split the raw line with quotes/escapes; word 1 is the command."""
+        words = split_command(line.text)
+        if not words or len(words) < 2:
+            self.diag("warning", "Unable to parse notify script", line)
+            return None
+        argv = split_command(words[1])
+        if not argv:
+            self.diag("warning", f"Unable to parse script '{words[1]}' - ignoring", line)
+            return None
+        user = group = None
+        if len(words) > 2:
+            user = words[2]
+            if ":" in user:
+                user, _, grp = user.partition(":")
+                group = grp or None
+            if len(words) > 3:
+                group = words[3]
+        return Notify(tuple(argv), user, group)
+
+    def track_ref(
+        self, v: list[str], ln: Line, kind: str, owner: str, allow_noreverse: bool = True
+    ) -> TrackRef | None:
+        name = v[0]
+        weight: int | None = None
+        reverse: bool | None = None
+        i = 1
+        lim = 254 if kind == "track_process" else 253
+        while i < len(v):
+            opt = v[i]
+            if opt == "weight":
+                if i + 1 >= len(v):
+                    self.err(f"({owner}) weight without value specified for {kind} {name}", ln)
+                    return TrackRef(name, weight, reverse)
+                wv = read_int(v[i + 1], -lim, lim)
+                if wv is None:
+                    self.err(
+                        f"({owner}) weight {v[i + 1]} for {name} must be between [-{lim}:{lim}] - ignoring",
+                        ln,
+                    )
+                else:
+                    weight = wv
+                i += 2
+            elif opt == "reverse":
+                reverse = True
+                i += 1
+            elif opt == "noreverse" and allow_noreverse:
+                reverse = False
+                i += 1
+            else:
+                self.err(f"({owner}) unknown option '{opt}' for {kind} {name}", ln)
+                i += 1
+        return TrackRef(name, weight, reverse)
+
+    def resolve_track(self, owner: InstB | GroupB, kind: str, ref: TrackRef, ln: Line) -> bool:
+        """keepalived resolves tracker names while parsing (``vrrp_track.c``): a tracker must be
+        defined before the instance or group that uses it."""
+        n = owner.name
+        if kind == "track_script":
+            known = {x.name for x in self.st.scripts}
+            have = owner.track_scripts
+            label = "track script"
+        elif kind == "track_file":
+            known = {x.name for x in self.st.track_files}
+            have = owner.track_files
+            label = "track file"
+        elif kind == "track_process":
+            known = {x.name for x in self.st.track_processes}
+            have = owner.track_processes
+            label = "track process"
+        elif kind == "track_interface":
+            if any(r.name == ref.name for r, _ in owner.track_interfaces):
+                self.err(f"({n}) duplicate track_interface {ref.name} - ignoring", ln)
+                return False
+            return True
+        else:
+            self.err(f"({n}) track bfd {ref.name} not found, ignoring...", ln)
+            return False
+        if ref.name not in known:
+            self.err(f"({n}) {label} {ref.name} not found, ignoring...", ln)
+            return False
+        if any(r.name == ref.name for r, _ in have):
+            self.err(f"({n}) duplicate {kind} {ref.name} - ignoring", ln)
+            return False
+        return True
+
+    def unicast_peer(self, inst: InstB, v: list[str], ln: Line) -> None:
+        n = inst.name
+        try:
+            a = ip_address(v[0])
+        except ValueError:
+            self.err(
+                f"Configuration error: VRRP instance[{n}] malformed unicast peer address[{v[0]}]. Skipping...",
+                ln,
+            )
+            return
+        if inst.family is None:
+            inst.family = a.version
+        elif inst.family != a.version:
+            self.err(
+                f"Configuration error: VRRP instance[{n}] and unicast peer address[{v[0]}] MUST be of the same family !!! Skipping...",
+                ln,
+            )
+            return
+        mn = mx = None
+        i = 1
+        while i < len(v):
+            if v[i] in ("min_ttl", "max_ttl"):
+                if i + 1 >= len(v):
+                    self.err(f"({n}) {v[i]} is missing a value", ln)
+                    break
+                t = read_uint(v[i + 1], 0, 255)
+                if t is None:
+                    self.err(f"({n}) invalid {v[i]} {v[i + 1]}", ln)
+                elif v[i] == "min_ttl":
+                    mn = t
+                else:
+                    mx = t
+                i += 2
+            else:
+                self.err(f"({n}) unknown unicast_peer option {v[i]}", ln)
+                i += 1
+        if mn is not None and mx is not None and mn > mx:
+            self.err(f"({n}) min_ttl {mn} > max_ttl {mx} - all packets will be discarded", ln)
+        inst.unicast_peers.append(UnicastPeer(a, mn, mx))
+
+    def parse_vip(self, v: list[str], ln: Line, static: bool) -> VipConfig | None:
+        """``parse_ipaddress`` + options (``vrrp_ipaddress.c alloc_ipaddress``)."""
+        txt = v[0]
+        try:
+            if "/" in txt:
+                addr_s, _, plen_s = txt.partition("/")
+                a = ip_address(addr_s)
+                maxp = 32 if a.version == 4 else 128
+                p = read_uint(plen_s, 0, maxp)
+                if p is None:
+                    p = maxp
+                    self.err(f"Invalid address prefix len {plen_s} for address {txt} - using {maxp}", ln)
+                iface = ip_interface(f"{a}/{p}")
+            else:
+                iface = ip_interface(txt)
+        except ValueError:
+            self.err(f"VRRP parsed invalid IP {txt}. skipping IP...", ln)
+            return None
+        dev = label = brd = None
+        scope = "global"
+        peer = None
+        no_track = False
+        nodad = True
+        preferred_lft = None
+        i = 1
+        while i < len(v):
+            opt = v[i]
+            val = v[i + 1] if i + 1 < len(v) else None
+            two = opt in ("dev", "scope", "broadcast", "brd", "label", "peer", "preferred_lft", "track_group")
+            if two and val is None:
+                self.err(f"No {opt} parameter specified for {txt}", ln)
+                break
+            if opt == "dev":
+                if dev is not None:
+                    self.err(f"Cannot specify ipaddress device more than once for {txt}", ln)
+                else:
+                    dev = val
+            elif opt == "scope":
+                if val not in SCOPES and read_uint(val, 0, 255) is None:  # type: ignore[arg-type]
+                    self.err(f"Invalid scope '{val}' specified for {txt} - ignoring", ln)
+                else:
+                    scope = val  # type: ignore[assignment]
+            elif opt in ("broadcast", "brd"):
+                if iface.version == 6:
+                    self.err(
+                        f"VRRP is trying to assign a broadcast {val} to the IPv6 address {txt} !!?? WTF... skipping VIP...",
+                        ln,
+                    )
+                    return None
+                if val not in ("+", "-"):
+                    try:
+                        IPv4Address(val)
+                    except ValueError:
+                        self.err(f"VRRP is trying to assign invalid broadcast {val}. skipping VIP...", ln)
+                        return None
+                brd = val
+            elif opt == "label":
+                if len(val) >= 16:  # type: ignore[arg-type]
+                    self.err(f"Address label {val} is longer than maximum length 15 - removing address", ln)
+                    return None
+                label = val
+            elif opt == "peer":
+                try:
+                    pa = ip_address(val)  # type: ignore[arg-type]
+                except ValueError:
+                    self.err(f"Invalid peer address {val}", ln)
+                    i += 2
+                    continue
+                if pa.version != iface.version:
+                    self.err(f"Peer address {val} does not match address family", ln)
+                else:
+                    peer = pa
+                self.unimpl("vip.peer", ln, "VIP option peer")
+            elif opt in ("home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin"):
+                if opt == "-nodad":
+                    nodad = False
+                self.unimpl(f"vip.{opt}", ln, f"VIP option {opt}")
+                i += 1
+                continue
+            elif opt == "no_track":
+                no_track = True
+                i += 1
+                continue
+            elif opt == "preferred_lft":
+                if val == "forever":
+                    preferred_lft = None
+                else:
+                    pl = read_uint(val, 0, 2**32 - 1)  # type: ignore[arg-type]
+                    if pl is None:
+                        self.err(f"preferred_lft {val} is invalid", ln)
+                    else:
+                        preferred_lft = pl
+                self.unimpl("vip.preferred_lft", ln, "VIP option preferred_lft")
+            elif static and opt == "track_group":
+                pass
+            elif not static and opt == "use_vmac":
+                self.unimpl("vip.use_vmac", ln, "VIP option use_vmac")
+                i += 1
+                continue
+            else:
+                self.err(f"Unknown configuration entry '{opt}' for ip address - ignoring", ln)
+                i += 1
+                continue
+            i += 2
+        if iface.version == 6:
+            if scope != "global" and "scope" in v:
+                self.err(f"Cannot specify scope for IPv6 addresses ({txt}) - ignoring scope", ln)
+                scope = "global"
+            if label is not None:
+                self.err(f"Cannot specify label for IPv6 addresses ({txt}) - ignoring label", ln)
+                label = None
+        if static and dev is None:
+            self.diag(
+                "fatal",
+                f"Static address {txt} requires either an interface or default_interface",
+                ln,
+            )
+            return None
+        return VipConfig(iface, dev, label, brd, scope, peer, no_track, nodad, preferred_lft)
+
+    def check_route(self, v: list[str], ln: Line, static: bool) -> bool:
+        """Minimal ``ip route`` syntax check (``vrrp_iproute.c alloc_route``): the parts keepalived
+        reports while parsing (bad destination, deprecated ``or``/``gw``, untrackable routes)."""
+        i = 0
+        dst = None
+        if v[0] in ("blackhole", "unreachable", "prohibit", "throw", "local", "broadcast", "nat",
+                    "anycast", "multicast", "unicast"):  # fmt: skip
+            i = 1
+        if i < len(v) and v[i] == "to":
+            i += 1
+        if i >= len(v):
+            self.err("No destination specified for route", ln)
+            return False
+        dst = v[i]
+        if dst not in ("default", "default6", "any", "all"):
+            try:
+                ip_interface(dst)
+            except ValueError:
+                self.err(f"Route destination {dst} is invalid", ln)
+                return False
+        has_dev = False
+        for j, t in enumerate(v):
+            if t in ("dev", "oif"):
+                has_dev = True
+            elif t == "or":
+                self.err('"or" for routes is deprecated. Please use "nexthop"', ln)
+            elif t == "gw" and j > i:
+                self.err('"gw" for routes is deprecated. Please use "via"', ln)
+        if (
+            not has_dev
+            and not static
+            and "no_track" not in v
+            and v[0] not in ("blackhole", "unreachable", "prohibit", "throw")
+        ):
+            self.err(f"Warning - cannot track route {dst} with no interface specified, not tracking", ln)
+        return True
+
+    def check_rule(self, v: list[str], ln: Line) -> bool:
+        """Minimal ``ip rule`` check (``vrrp_iprule.c alloc_rule``)."""
+        ok = True
+        has_pref = any(t in ("preference", "prio", "priority", "pref") for t in v)
+        if not has_pref:
+            self.err(
+                "Rule has no preference specified - setting to 16384. This is probably not what you want.", ln
+            )
+        for j, t in enumerate(v):
+            if t in ("from", "to") and j + 1 < len(v):
+                val = v[j + 1]
+                if val in ("all", "default"):
+                    continue
+                try:
+                    ip_interface(val)
+                except ValueError:
+                    self.err(f"VRRP parsed invalid IP {val}. skipping IP...", ln)
+                    self.err(f"Invalid rule {t} address {val}", ln)
+                    ok = False
+        return ok
+
+    # vrrp_script / track_file / track_process / sync group / garp_group -------------------------
+    def script_kw(self, sc: ScriptB | None, s: str, vec: list[str], line: Line) -> None:
+        if sc is None:
+            return
+        n = sc.name
+        if s == "script":
+            words = split_command(line.text)
+            if not words or len(words) < 2:
+                self.err(f"({n}) script is missing")
+                return
+            argv = split_command(words[1])
+            if argv:
+                sc.argv = tuple(argv)
+            if len(words) > 2:
+                sc.user = words[2]
+                if len(words) > 3:
+                    sc.group = words[3]
+        elif s in ("interval", "timeout"):
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 0, 4294)
+            if v is None:
+                self.err(f"({n}): vrrp script {s} '{vec[1]}' invalid - ignoring")
+                return
+            if v == 0:
+                self.err(f"({n}): vrrp script {s} must be greater than 0, setting to 1")
+                v = 1
+            setattr(sc, s, float(v))
+        elif s == "weight":
+            if not self.need(vec):
+                return
+            v = read_int(vec[1], -253, 253)
+            if v is None:
+                self.err(f"vrrp_script {n} weight {vec[1]} must be in [-253, 253]")
+            else:
+                sc.weight = v
+            if len(vec) > 2:
+                if vec[2] == "reverse":
+                    sc.reverse = True
+                elif vec[2] != "noreverse":
+                    self.err(f"vrrp_script {n} unknown weight option {vec[2]}")
+        elif s in ("rise", "fall"):
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 1, 2**31 - 1)
+            if v is None:
+                self.err(f"({n}): vrrp script {s} value '{vec[1]}' invalid, defaulting to 1")
+                v = 1
+            setattr(sc, s, v)
+        elif s == "user":
+            if not self.need(vec):
+                return
+            sc.user = vec[1]
+            if len(vec) > 2:
+                sc.group = vec[2]
+        elif s == "init_fail":
+            sc.init_fail = True
+
+    def track_file_kw(self, tf: TrackFileB | None, s: str, vec: list[str], line: Line) -> None:
+        if tf is None:
+            return
+        if s == "file":
+            if self.need(vec):
+                tf.path = vec[1]
+        elif s == "weight":
+            if not self.need(vec):
+                return
+            v = read_int(vec[1], -254, 254)
+            if v is None:
+                self.err(f"Track file {tf.name} weight {vec[1]} must be in [-254, 254]")
+            else:
+                tf.weight = v
+            if len(vec) > 2:
+                if vec[2] == "reverse":
+                    tf.reverse = True
+                elif vec[2] != "noreverse":
+                    self.err(f"Track file {tf.name} unknown weight option {vec[2]}")
+        elif s == "init_file":
+            i = 1
+            if len(vec) > 1 and read_int(vec[1], -(2**31), 2**31) is not None:
+                tf.init_file = int(vec[1])
+                i = 2
+            else:
+                tf.init_file = 0
+            if len(vec) > i:
+                if vec[i] == "overwrite":
+                    tf.init_overwrite = True
+                else:
+                    self.err(f"Track file {tf.name} unknown init_file option {vec[i]}")
+
+    def track_process_kw(self, tp: TrackProcB | None, s: str, vec: list[str], line: Line) -> None:
+        if tp is None:
+            return
+        if s == "process":
+            if self.need(vec):
+                tp.process = vec[1]
+                if len(vec) > 2:
+                    tp.args = " ".join(vec[2:])
+        elif s == "param_match":
+            if self.need(vec):
+                if vec[1] in ("initial", "partial"):
+                    tp.param_match = vec[1]
+                else:
+                    self.err(f"Invalid param_match {vec[1]} for track process {tp.name}")
+        elif s == "weight":
+            if not self.need(vec):
+                return
+            v = read_int(vec[1], -254, 254)
+            if v is None:
+                self.err(f"weight for {tp.name} must be between [-254..254] inclusive. Ignoring...")
+            else:
+                tp.weight = v
+            if len(vec) > 2:
+                if vec[2] == "reverse":
+                    tp.reverse = True
+                elif vec[2] != "noreverse":
+                    self.err(f"unknown {tp.name} weight option {vec[2]} - ignoring")
+        elif s in ("quorum", "quorum_max"):
+            if not self.need(vec):
+                return
+            v = read_uint(vec[1], 0 if s == "quorum_max" else 1, 65535)
+            if v is None:
+                self.err(f"{s} for {tp.name} invalid - ignoring")
+            else:
+                setattr(tp, s, v)
+        elif s in ("delay", "terminate_delay", "fork_delay"):
+            if not self.need(vec):
+                return
+            v, e = read_decimal(vec[1])
+            if v is None or e:
+                self.err(e or f"{s} for {tp.name} invalid")
+            else:
+                setattr(tp, s, v / 1e6)
+        elif s == "full_command":
+            tp.full_command = True
+
+    def group_kw(self, g: GroupB | None, s: str, vec: list[str], line: Line) -> None:
+        if g is None:
+            return
+        self.unimpl(f"vrrp_sync_group.{s}", line)
+        if s == "group":
+            if g.members is not None:
+                self.err(f"Group list already specified for sync group {g.name}")
+                self.skip_block(True)
+                return
+            members = [t for v, _ in self.value_block(vec) for t in v]
+            g.members = members
+            if not members:
+                self.err(f"Warning - sync group {g.name} has empty group block")
+        elif s in ("track_interface", "track_script", "track_file", "track_process", "track_bfd"):
+            for v, ln in self.value_block(vec):
+                ref = self.track_ref(v, ln, s, g.name, allow_noreverse=(s != "track_interface"))
+                if ref is None or not self.resolve_track(g, s, ref, ln):
+                    continue
+                lst = {
+                    "track_interface": g.track_interfaces,
+                    "track_script": g.track_scripts,
+                    "track_file": g.track_files,
+                    "track_process": g.track_processes,
+                }.get(s)
+                if lst is not None:
+                    lst.append((ref, self.where(ln)))
+        elif s in ("notify_backup", "notify_master", "notify_fault", "notify_stop", "notify"):
+            if not self.need(vec):
+                return
+            if s in g.notifies:
+                self.err(f"({g.name}) {s} script already specified - ignoring {vec[1]}")
+                return
+            nt = self.notify_script(vec, line)
+            if nt is not None:
+                g.notifies[s] = nt
+        elif s == "sync_group_tracking_weight":
+            g.sync_group_tracking_weight = True
+        elif s == "global_tracking":
+            self.err(
+                f"({g.name}) global_tracking is deprecated. Use track_interface/script/file on the sync group"
+            )
+
+    def garp_group_kw(self, s: str, vec: list[str], line: Line) -> None:
+        if s == "interfaces":
+            self.value_block(vec)
+        elif s in ("garp_interval", "gna_interval"):
+            if self.need(vec):
+                v, e = read_decimal(vec[1])
+                if v is None or e:
+                    self.err(e or f"Invalid {s} '{vec[1]}'")
+        elif s == "interface":
+            self.need(vec)
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+def default_config_id(hostname: str | None = None) -> str:
+    """keepalived's default ``-i``: the node name up to the first dot (main.c)."""
+    if hostname is None:
+        try:
+            with open("/proc/sys/kernel/hostname", encoding="ascii", errors="replace") as fh:
+                hostname = fh.read().strip()
+        except OSError:
+            hostname = ""
+    return hostname.split(".", 1)[0]
+
+
+def _run(
+    path: str,
+    text: str | None,
+    config_id: str | None,
+    all_config: bool,
+    env: Mapping[str, str] | None,
+    hostname: str | None,
+    interfaces: frozenset[str] | None = None,
+) -> Config:
+    from pyvrrp.config import validate
+
+    cid = config_id if config_id is not None else default_config_id(hostname)
+    st = State(source=path)
+
+    def report(level: str, file: str, line: int, msg: str) -> None:
+        st.diags.append(Diagnostic(level, Where(file, line), msg))
+
+    lx = Lexer(report, cid, env, include_check=0xF if all_config else 0)
+    if text is None:
+        if not os.path.exists(path):
+            st.diags.append(Diagnostic("fatal", Where(path, 0), f"Config files missing '{path}'."))
+            return validate.finish(st, interfaces)
+        if os.path.isdir(path):
+            raise ConfigError(path, 0, "configuration file is a directory", fatal=True)
+        if not lx.open_top(path):
+            raise ConfigError(path, 0, "cannot read configuration file", fatal=True)
+    else:
+        lx.open_top(path, text)
+    p = Parser(lx, st)
+    try:
+        p.stream("root", False, 0)
+    except RecursionError:
+        st.diags.append(Diagnostic("error", p.where(), "configuration nested too deeply - rest ignored"))
+    return validate.finish(st, interfaces)
+
+
+def load(
+    path: str,
+    config_id: str | None = None,
+    all_config: bool = False,
+    env: Mapping[str, str] | None = None,
+    hostname: str | None = None,
+    interfaces: frozenset[str] | None = None,
+) -> Config:
+    """Parse keepalived.conf at ``path`` (as keepalived 2.2.7). Content problems are diagnostics;
+    raises :class:`ConfigError` only when the top file exists but cannot be read.
+
+    ``config_id``: the ``-i`` id for ``@ID`` lines (default: ``hostname`` up to the first dot,
+    ``hostname`` defaulting to /proc/sys/kernel/hostname). ``all_config``: ``-e`` (missing
+    includes are fatal). ``interfaces``: the interface names present, to check ``interface``/``dev``
+    as ``keepalived -t`` does (None: not checked; the runtime checks them).
+    """
+    return _run(path, None, config_id, all_config, env, hostname, interfaces)
+
+
+def parse_text(
+    text: str,
+    name: str = "<string>",
+    config_id: str | None = None,
+    env: Mapping[str, str] | None = None,
+    interfaces: frozenset[str] | None = None,
+) -> Config:
+    """Parse configuration text (tests). Includes are relative to the current directory."""
+    return _run(name, text, config_id if config_id is not None else "", False, env, "", interfaces)

@@ -1,0 +1,492 @@
+"""Completion and cross-checks of a parsed keepalived configuration, as keepalived 2.2.7 does them.
+
+Sources: ``keepalived/vrrp/vrrp.c vrrp_complete_instance`` (defaults that depend on other keywords,
+strict mode, authentication, advert_int rounding, nopreempt/preempt_delay clearing),
+``check_vrid_conflicts`` (duplicate VRIDs), ``vrrp_sync.c`` (sync group members),
+``check_vrrp_script_security`` (exit 6). :func:`finish` freezes the builders into the model.
+Pure: the script-security check reads the file system (stat), nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from ipaddress import IPv4Address, IPv6Address
+
+from pyvrrp.config.model import (
+    Config,
+    Diagnostic,
+    GlobalConfig,
+    InstanceConfig,
+    Notify,
+    ScriptConfig,
+    SyncGroupConfig,
+    TrackFileConfig,
+    TrackProcessConfig,
+    Where,
+)
+
+TIMER_HZ = 1_000_000
+CENTI = 10_000
+
+
+def _g(st, name: str, default):  # noqa: ANN001
+    return st.globals.get(name, default)
+
+
+def _globals(st) -> GlobalConfig:  # noqa: ANN001
+    g = st.globals
+    kw = {}
+    for f in GlobalConfig.__dataclass_fields__:
+        if f in g:
+            kw[f] = g[f]
+    if "script_group" in g:
+        kw["script_group"] = g["script_group"]
+    return GlobalConfig(**kw)
+
+
+def _find_exec(cmd: str, env_path: str) -> str | None:
+    if "/" in cmd:
+        return cmd if os.path.exists(cmd) else None
+    for d in env_path.split(":"):
+        if not d:
+            continue
+        p = os.path.join(d, cmd)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def _script_security(st, out: list[Diagnostic], instances) -> None:  # noqa: ANN001
+    """``check_vrrp_script_security``: any script that exists while ``enable_script_security`` is
+    off is a security violation (keepalived exit 6)."""
+    if not instances or _g(st, "enable_script_security", False):
+        return
+    notifies: list[tuple[Notify, Where]] = []
+    for inst in st.instances:
+        notifies += [(n, inst.where) for k, n in inst.notifies.items() if n.argv]
+    for gr in st.groups:
+        notifies += [(n, gr.where) for n in gr.notifies.values() if n.argv]
+    notifies += st.fifo_scripts
+    argvs = [(sc.argv, sc.where) for sc in st.scripts if sc.argv] + [(n.argv, w) for n, w in notifies]
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    for argv, _where in argvs:
+        cmd = argv[0]
+        if cmd.startswith("<"):
+            continue
+        if _find_exec(cmd, path):
+            out.append(
+                Diagnostic(
+                    "script_security",
+                    Where(st.source, 0),
+                    "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+                )
+            )
+            return
+
+
+def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN001, C901
+    """Apply keepalived's completion rules and freeze everything into a :class:`Config`."""
+    d: list[Diagnostic] = list(st.diags)
+
+    def err(w: Where, msg: str, stops: bool = False, level: str = "error") -> None:
+        d.append(Diagnostic(level, w, msg, stops))
+
+    glob = _globals(st)
+    scripts = tuple(
+        ScriptConfig(
+            s.name, s.argv or (), s.interval, s.timeout, s.weight, s.reverse, s.rise, s.fall,
+            s.user, s.group, s.init_fail, s.where,
+        )
+        for s in st.scripts
+    )  # fmt: skip
+    tfiles = tuple(
+        TrackFileConfig(t.name, t.path or "", t.weight, t.reverse, t.init_file, t.init_overwrite, t.where)
+        for t in st.track_files
+    )
+    tprocs = tuple(
+        TrackProcessConfig(
+            t.name, t.process or "", t.args, t.param_match, t.full_command, t.weight, t.reverse, t.quorum,
+            t.quorum_max, t.delay, t.fork_delay, t.terminate_delay, t.where,
+        )
+        for t in st.track_processes
+    )  # fmt: skip
+    script_w = {s.name: s.weight for s in scripts}
+
+    instances: list[InstanceConfig] = []
+    for b in st.instances:
+        n = b.name
+        w = b.where
+        strict = b.strict_mode if b.strict_mode is not None else glob.vrrp_strict
+        if interfaces is not None:
+            if b.interface is not None:
+                if b.interface == "lo":
+                    err(
+                        b.interface_where or w,
+                        f"({n}) cannot use a loopback interface (lo) for vrrp - ignoring",
+                    )
+                    b.interface = None
+                elif b.interface not in interfaces:
+                    err(
+                        b.interface_where or w,
+                        f"WARNING - interface {b.interface} for vrrp_instance {n} doesn't exist",
+                    )
+            for ref, rw in b.track_interfaces:
+                if ref.name not in interfaces:
+                    err(rw, f"WARNING - interface {ref.name} for vrrp_instance {n} doesn't exist")
+            for vip in b.vips + b.evips:
+                if vip.dev is not None and vip.dev not in interfaces:
+                    err(
+                        b.vip_where or w,
+                        f"WARNING - interface {vip.dev} for ip address {vip.address} doesn't exist",
+                    )
+        if b.vrid is None:
+            err(w, f"({n}) the virtual router id must be set", stops=True)
+            continue
+        family = b.family or 4
+        version = b.version
+        if family == 6:
+            if version == 2:
+                # keepalived 2.2.7 reports this only in strict mode; pyvrrp always does (docs/config-differences.md)
+                err(b.version_where or w, f"({n}) cannot use IPv6 with VRRP version 2; setting version 3")
+            version = 3
+        if version is None:
+            version = glob.vrrp_version
+        if not b.vips:
+            if version == 3 or strict:
+                err(w, f"({n}) No VIP specified; at least one is required", stops=True)
+                continue
+            err(w, f"({n}) No VIP specified; at least one is sensible")
+        prio = b.priority
+        if prio is None:
+            prio = 255 if b.state == "MASTER" else 100
+        state = b.state
+        if state is None:
+            state = "MASTER" if prio == 255 else "BACKUP"
+        elif strict and ((state == "MASTER") != (prio == 255)):
+            err(w, f"({n}) State MASTER must match being address owner")
+            state = "MASTER" if prio == 255 else "BACKUP"
+        auth_type, auth_pass = b.auth_type, b.auth_pass
+        if strict and auth_type:
+            err(w, f"({n}) Strict mode does not support authentication. Ignoring.")
+            auth_type = 0
+        elif version == 3 and auth_type:
+            err(w, f"({n}) VRRP version 3 does not support authentication. Ignoring.")
+            auth_type = 0
+        elif auth_type and not auth_pass:
+            err(w, f"({n}) Authentication specified but no password given. Ignoring")
+            auth_type = 0
+        elif family == 6 and auth_type == 2:
+            err(w, f"({n}) Cannot use AH authentication with IPv6. ignoring")
+            auth_type = 0
+        elif auth_type == 2 and state == "MASTER" and prio != 255:
+            err(w, f"({n}) Initial state master is incompatible with AH authentication - clearing")
+            state = "BACKUP"
+        if not auth_type:
+            auth_pass = b""
+        unicast = bool(b.unicast_peers) and b.unicast_configured
+        if strict and unicast and b.interface is not None:
+            err(w, f"({n}) Unicast peers are not supported in strict mode", stops=True)
+            continue
+        if b.interface is None:
+            if b.unicast_src_ip is None:
+                err(w, f"({n}): Unicast instances must have unicast_src_ip or interface", stops=True)
+                continue
+            if isinstance(b.unicast_src_ip, IPv6Address) and b.unicast_src_ip.is_link_local:
+                err(w, f"({n}) Non link-local address required if interface omitted", stops=True)
+                continue
+        peers = tuple(b.unicast_peers)
+        if b.unicast_configured and not b.unicast_peers:
+            if b.unicast_fault_no_peer:
+                err(w, f"({n}) Cannot use unicast without any peers - going to fault state", level="warning")
+            else:
+                err(
+                    w,
+                    f"({n}) A unicast keyword has been specified without any unicast peers. Defaulting to "
+                    "multicast. This usage is deprecated - please update your configuration.",
+                )
+        if family == 6 and b.vips and not b.vips[0].address.ip.is_link_local:
+            if strict:
+                err(w, f"({n}) the first IPv6 VIP address must be link local")
+            else:
+                err(w, f"({n}) the first IPv6 VIP address should be link local", level="warning")
+        # VIPs that do not fit in one advert go to eVIPs (vrrp_complete_instance)
+        vips, evips = list(b.vips), list(b.evips)
+        if family == 4:
+            hdr = 14 + 20 + 8 + (8 if version == 2 else 0) + (24 if (version == 2 and auth_type == 2) else 0)
+            max_addr = (1500 - hdr) // 4
+        else:
+            max_addr = (1500 - 14 - 40 - 8) // 16
+        max_addr = min(max_addr, 255)
+        if len(vips) > max_addr:
+            err(
+                w,
+                f"({n}) Number of VIPs ({len(vips)}) exceeds maximum/space available in packet "
+                f"(max {max_addr} addresses) - excess moved to eVIPs",
+            )
+            evips = vips[max_addr:] + evips
+            vips = vips[:max_addr]
+        nopreempt = b.nopreempt
+        preempt_delay = b.preempt_delay
+        if prio == 255 and nopreempt:
+            err(w, f"({n}) nopreempt is incompatible with priority 255. resetting nopreempt")
+            nopreempt = False
+        if state == "MASTER":
+            if nopreempt:
+                err(w, f"({n}) Warning - nopreempt will not work with initial state MASTER - clearing")
+                nopreempt = False
+            if preempt_delay:
+                err(w, f"({n}) Warning - preempt delay will not work with initial state MASTER - clearing")
+                preempt_delay = 0.0
+        if preempt_delay:
+            if strict:
+                err(w, f"({n}) preempt_delay is incompatible with strict mode - resetting")
+                preempt_delay = 0.0
+            if nopreempt:
+                err(w, f"({n}) preempt_delay is incompatible with nopreempt mode - resetting")
+                preempt_delay = 0.0
+        dta = b.down_timer_adverts
+        if dta != 3 and strict:
+            err(w, f"({n}) down_timer_adverts is incompatible with strict mode - resetting")
+            dta = 3
+        accept = b.accept
+        if accept is None:
+            accept = True if prio == 255 else not strict
+        if accept and prio != 255 and strict and version == 2:
+            err(w, f"({n}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting")
+            accept = False
+        mcast = b.mcast_dst_ip
+        if unicast and mcast is not None:
+            err(w, f"({n}) multicast destination specified with unicast - ignoring")
+            mcast = None
+        if not unicast and mcast is None:
+            mcast = glob.vrrp_mcast_group4 if family == 4 else glob.vrrp_mcast_group6
+        gar = b.garp
+        lp_rep = gar.get("garp_lower_prio_repeat")
+        lp_delay = gar.get("garp_lower_prio_delay")
+        if strict and lp_rep:
+            err(w, f"({n}) Strict mode requires no repeat garps. resetting")
+            lp_rep = 0
+        if strict and lp_delay:
+            err(w, f"({n}) Strict mode requires no repeat garp delay. resetting")
+            lp_delay = 0.0
+        if strict and lp_rep is None:
+            lp_rep = 0
+        if strict and lp_delay is None:
+            lp_delay = 0.0
+        lpna = b.lower_prio_no_advert
+        if lpna is None:
+            lpna = True if strict else glob.vrrp_lower_prio_no_advert
+        elif strict and not lpna:
+            err(w, f"({n}) Strict mode requires no lower priority advert. resetting")
+            lpna = True
+        hpsa = b.higher_prio_send_advert
+        if hpsa is None:
+            hpsa = False if strict else glob.vrrp_higher_prio_send_advert
+        elif strict and hpsa:
+            err(w, f"({n}) strict mode requires higher_prio_send_advert to be clear. resetting")
+            hpsa = False
+        # advert_int (µs arithmetic as keepalived)
+        adv = round((b.advert_int or 1.0) * TIMER_HZ)
+        if version == 2:
+            if adv >= 256 * TIMER_HZ:
+                err(
+                    w,
+                    f"({n}) VRRPv2 advertisement interval {adv / TIMER_HZ:.2f}s is out of range. Must be less than 256s. Setting to 255s",
+                )
+                adv = 255 * TIMER_HZ
+            elif adv % TIMER_HZ:
+                err(
+                    w, f"({n}) VRRPv2 advertisement interval {adv / TIMER_HZ:f}s must be an integer. rounding"
+                )
+                adv = adv + TIMER_HZ // 2
+                adv -= adv % TIMER_HZ
+                adv = adv or TIMER_HZ
+        else:
+            if adv >= 4096 * CENTI:
+                err(
+                    w,
+                    f"({n}) VRRPv3 advertisement interval {adv / TIMER_HZ:.2f}s is out of range. Must be less than 40.96s. Setting to 40.95s",
+                )
+                adv = 4095 * CENTI
+            elif adv % CENTI:
+                err(
+                    w,
+                    f"({n}) VRRPv3 advertisement interval {adv / TIMER_HZ:f}s must be in units of 10ms - rounding",
+                )
+                adv = adv + CENTI // 2
+                adv -= adv % CENTI
+                adv = adv or CENTI
+        # weighted trackers on an address owner are ignored (vrrp_complete_instance)
+        tscripts = []
+        for ref, rw in b.track_scripts:
+            weight = ref.weight if ref.weight is not None else script_w.get(ref.name, 0)
+            if prio == 255 and weight:
+                err(rw, f"({n}) ignoring tracked script {ref.name} with weights due to address_owner")
+                ref = type(ref)(ref.name, 0, ref.reverse)
+            tscripts.append(ref)
+        tifs = []
+        for ref, rw in b.track_interfaces:
+            if prio == 255 and ref.weight:
+                err(rw, f"({n}) ignoring tracked interface {ref.name} with weights due to address_owner")
+                ref = type(ref)(ref.name, 0, ref.reverse)
+            tifs.append(ref)
+        nt = b.notifies
+        instances.append(
+            InstanceConfig(
+                name=n,
+                interface=b.interface,
+                vrid=b.vrid,
+                priority=prio,
+                state=state,
+                version=version,
+                advert_int=adv / TIMER_HZ,
+                auth_type=auth_type,
+                auth_pass=auth_pass,
+                vips=tuple(vips),
+                evips=tuple(evips),
+                virtual_routes=tuple(r for r, _ in b.virtual_routes),
+                virtual_rules=tuple(r for r, _ in b.virtual_rules),
+                nopreempt=nopreempt,
+                preempt_delay=preempt_delay,
+                unicast_src_ip=b.unicast_src_ip,
+                unicast_peers=peers if unicast else (),
+                unicast_ttl=b.unicast_ttl if b.unicast_ttl is not None else 255,
+                check_unicast_src=b.check_unicast_src or glob.vrrp_check_unicast_src,
+                mcast_dst_ip=mcast,
+                garp_master_delay=float(gar.get("garp_master_delay", glob.vrrp_garp_master_delay)),
+                garp_master_repeat=int(gar.get("garp_master_repeat", glob.vrrp_garp_master_repeat)),
+                garp_master_refresh=float(gar.get("garp_master_refresh", glob.vrrp_garp_master_refresh)),
+                garp_master_refresh_repeat=int(
+                    gar.get("garp_master_refresh_repeat", glob.vrrp_garp_master_refresh_repeat)
+                ),
+                garp_lower_prio_delay=None if lp_delay is None else float(lp_delay),
+                garp_lower_prio_repeat=None if lp_rep is None else int(lp_rep),
+                garp_interval=glob.vrrp_garp_interval,
+                gna_interval=glob.vrrp_gna_interval,
+                lower_prio_no_advert=bool(lpna),
+                higher_prio_send_advert=bool(hpsa),
+                down_timer_adverts=dta if dta != 3 else glob.vrrp_down_timer_adverts,
+                skip_check_adv_addr=bool(b.skip_check_adv_addr) or glob.vrrp_skip_check_adv_addr,
+                dont_track_primary=b.dont_track_primary,
+                accept=accept,
+                strict_mode=strict,
+                track_scripts=tuple(tscripts),
+                track_interfaces=tuple(tifs),
+                track_files=tuple(r for r, _ in b.track_files),
+                track_processes=tuple(r for r, _ in b.track_processes),
+                notify_master=nt.get("notify_master"),
+                notify_backup=nt.get("notify_backup"),
+                notify_fault=nt.get("notify_fault"),
+                notify_stop=nt.get("notify_stop"),
+                notify_deleted=nt.get("notify_deleted") or nt.get("notify_deleted_flag"),
+                notify=nt.get("notify"),
+                notify_master_rx_lower_pri=nt.get("notify_master_rx_lower_pri"),
+                notify_priority_changes=b.notify_priority_changes,
+                where=w,
+            )
+        )
+
+    # check_vrid_conflicts: same VRID + family on one interface (and same mcast group, or both unicast)
+    for i, a in enumerate(instances):
+        for bb in instances[i + 1 :]:
+            if a.family != bb.family or a.vrid != bb.vrid:
+                continue
+            if a.unicast != bb.unicast:
+                continue
+            if a.unicast:
+                pa = {p.address for p in a.unicast_peers}
+                pb = {p.address for p in bb.unicast_peers}
+                if a.interface == bb.interface and pa & pb:
+                    err(
+                        bb.where,
+                        f"({a.name}) duplicate VRID conflict with {bb.name} VRID {a.vrid}",
+                        stops=True,
+                    )
+                continue
+            if a.interface != bb.interface or a.mcast_dst_ip != bb.mcast_dst_ip:
+                continue
+            err(
+                bb.where,
+                f"{a.name} and {bb.name} both use VRID {a.vrid} with IPv{a.family} on interface {a.interface}",
+                stops=True,
+            )
+
+    # sync groups (vrrp_sync.c)
+    names = {x.name for x in instances}
+    used: dict[str, str] = {}
+    groups: list[SyncGroupConfig] = []
+    for g in st.groups:
+        members: list[str] = []
+        for m in g.members or []:
+            if m not in names:
+                err(g.where, f"Virtual router {m} specified in sync group {g.name} doesn't exist - ignoring")
+                continue
+            if m in used:
+                err(
+                    g.where, f"Virtual router {m} cannot exist in more than one sync group; ignoring {g.name}"
+                )
+                continue
+            used[m] = g.name
+            members.append(m)
+        if not members:
+            err(g.where, f"Sync group {g.name} has no virtual router(s). removing")
+            continue
+        owners = {x.priority == 255 for x in instances if x.name in members}
+        if len(owners) > 1:
+            err(
+                g.where,
+                f"Sync group {g.name} has some member(s) as address owner and some not as address owner. This won't work.",
+            )
+        if len(members) == 1:
+            err(
+                g.where,
+                f"Sync group {g.name} has only 1 virtual router(s) - this probably isn't what you want",
+            )
+        nt = g.notifies
+        groups.append(
+            SyncGroupConfig(
+                name=g.name,
+                members=tuple(members),
+                notify_master=nt.get("notify_master"),
+                notify_backup=nt.get("notify_backup"),
+                notify_fault=nt.get("notify_fault"),
+                notify_stop=nt.get("notify_stop"),
+                notify=nt.get("notify"),
+                track_scripts=tuple(r for r, _ in g.track_scripts),
+                track_interfaces=tuple(r for r, _ in g.track_interfaces),
+                track_files=tuple(r for r, _ in g.track_files),
+                track_processes=tuple(r for r, _ in g.track_processes),
+                sync_group_tracking_weight=g.sync_group_tracking_weight,
+                where=g.where,
+            )
+        )
+
+    _script_security(st, d, instances)
+    return Config(
+        source=st.source,
+        globals=glob,
+        instances=tuple(instances),
+        scripts=scripts,
+        track_files=tfiles,
+        track_processes=tprocs,
+        sync_groups=tuple(groups),
+        diagnostics=tuple(d),
+    )
+
+
+def check_interfaces(cfg: Config, present: frozenset[str]) -> list[Diagnostic]:
+    """Interfaces named by instances that do not exist (keepalived -t reports them as errors)."""
+    out: list[Diagnostic] = []
+    for inst in cfg.instances:
+        if inst.interface is not None and inst.interface not in present:
+            out.append(
+                Diagnostic(
+                    "error",
+                    inst.where,
+                    f"WARNING - interface {inst.interface} for vrrp_instance {inst.name} doesn't exist",
+                )
+            )
+    return out
+
+
+__all__ = ["finish", "check_interfaces", "IPv4Address"]
