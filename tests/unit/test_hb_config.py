@@ -116,7 +116,7 @@ def test_authkeys() -> None:
 @pytest.mark.parametrize(
     "text,msg",
     [
-        ("3 md5 x\n", "authkeys:0: no 'auth N' line"),
+        ("3 md5 x\n", "authkeys: no 'auth N' line"),
         ("auth 2\n3 md5 x\n", "authkeys:1: auth 2: no such key"),
         ("auth 3\n3 des x\n", "authkeys:2: authentication method must be crc, md5 or sha1"),
         ("auth 3\n3 md5\n", "authkeys:2: md5 needs a key"),
