@@ -346,6 +346,7 @@ class Notifier:
         self.started = 0  # notify processes started
         self.refused = 0
         self.failed = 0  # exec errors
+        self._dropped_closed = 0
         self._open_fifos()
 
     def _open_fifos(self) -> None:
@@ -359,7 +360,7 @@ class Notifier:
 
     @property
     def fifo_dropped(self) -> int:
-        return sum(f.dropped for f in self.fifos)
+        return self._dropped_closed + sum(f.dropped for f in self.fifos)
 
     def reconfigure(self, config: Config) -> None:
         """Reload: keep the FIFOs if their paths did not change, forget cached script checks."""
@@ -493,5 +494,6 @@ class Notifier:
 
     def close(self) -> None:
         for f in self.fifos:
+            self._dropped_closed += f.dropped
             f.close()
         self.fifos.clear()
