@@ -24,6 +24,11 @@ Additions (also part of the contract):
     m.preempt_time: float | None                     when the running preempt_delay ends (None: not running)
     m.timers() -> dict[TimerKind, float]             a copy of the armed timers (status, tests)
     m.vips_set: bool                                 True while this instance holds its VIPs (MASTER)
+    m.configured_state: State                        the configured ``state`` (MASTER or BACKUP)
+    m.version: int   m.adver_int: float              effective VRRP version and our advert interval (s)
+    m.sync: SyncHooks | None                         set by proto.sync.SyncGroup for group members
+    m.force_state(new, now, reason, quick=False)     sync-group imposed transition (proto.sync uses it)
+    m.lower_prio_garp(now) -> list[Action]           sync peer's lower-priority GARPs (proto.sync uses it)
 
 Event handling rules, all following keepalived 2.2.7 (``vrrp/vrrp.c``, ``vrrp_scheduler.c``, ``vrrp_track.c``):
 
@@ -41,6 +46,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from ipaddress import ip_interface
+from typing import Protocol
 
 from pyvrrp._types import IPAddress, State, TimerKind
 from pyvrrp.config.model import InstanceConfig, VipConfig
@@ -104,6 +110,22 @@ class VrrpStats:
 _STAT_NAMES = frozenset(f.name for f in fields(VrrpStats))
 
 
+class SyncHooks(Protocol):
+    """What a sync group (:class:`pyvrrp.proto.sync.SyncGroup`) decides for its members."""
+
+    def startup_state(self, m: VrrpInstance) -> State:
+        """The state ``m`` starts towards (keepalived: the group's state)."""
+        ...
+
+    def can_goto_master(self, m: VrrpInstance) -> bool:
+        """``vrrp_sync_can_goto_master``: may ``m`` become MASTER now?"""
+        ...
+
+    def held_in_fault(self, m: VrrpInstance) -> bool:
+        """True while another member's own fault keeps the whole group in FAULT."""
+        ...
+
+
 def _addr_cmp(a: IPAddress, b: IPAddress | None) -> int:
     """keepalived ``vrrp_saddr_cmp``: sign of ``a - b`` as integers; 0 when ``b`` is unknown or of another family."""
     if b is None or a.version != b.version:
@@ -134,6 +156,7 @@ class VrrpInstance:
         self._garp_pending: list[tuple[float, int]] = []  # (deadline, repeat): delayed GARP bursts
         self._garp_refresh_at: float | None = None
         self._last_master_saddr: IPAddress | None = None  # keepalived's master_saddr (skip_check_adv_addr)
+        self.sync: SyncHooks | None = None  # set by proto.sync.SyncGroup
         self._apply_config(cfg)
         self.wantstate: State = self._configured_want
         self.effective_priority: int = prio.effective_from_trackers(self.base_priority, self.trackers)
@@ -177,6 +200,11 @@ class VrrpInstance:
     @property
     def name(self) -> str:
         return self.cfg.name
+
+    @property
+    def configured_state(self) -> State:
+        """The configured initial wish (``state MASTER|BACKUP``)."""
+        return self._configured_want
 
     def _all_vips(self) -> tuple[VipConfig, ...]:
         return tuple(self.cfg.vips) + tuple(self.cfg.evips)
@@ -257,22 +285,34 @@ class VrrpInstance:
         acts.append(Transition(old, new, self.effective_priority, reason))
 
     def _on_startup(self, now: float) -> list[Action]:
-        """``vrrp_init_state`` (vrrp_scheduler.c): INIT -> BACKUP, FAULT, or MASTER for an owner."""
+        """``vrrp_init_state`` (vrrp_scheduler.c): INIT -> BACKUP, FAULT, or MASTER for an owner.
+
+        ``new_state`` is the sync group's state for a group member, else the configured ``state``.
+        keepalived 2.2.7 (verified): a standalone ``state MASTER`` below 255 waits the full
+        Master_Down_Interval; only a sync-group member that wants MASTER while its group is BACKUP waits
+        one interval plus the minimum skew.
+        """
         if self.state is not State.INIT:
             return []
         acts: list[Action] = []
         self.master_adver_int = self.adver_int
-        if prio.faulted(self.trackers):
+        new_state = self.sync.startup_state(self) if self.sync is not None else self._configured_want
+        if prio.faulted(self.trackers) or new_state is State.FAULT:
             self.wantstate = State.FAULT
             acts.append(Log("Entering FAULT STATE (init)"))
             self._timers.clear()
-            self._transition(acts, State.FAULT, now, prio.fault_reason(self.trackers))
+            reason = prio.fault_reason(self.trackers) or "sync group in FAULT"
+            self._transition(acts, State.FAULT, now, reason)
             return acts
-        if self._configured_want is State.MASTER and self.base_priority == prio.PRIO_OWNER:
+        if (
+            new_state is State.MASTER
+            and self._configured_want is State.MASTER
+            and self.base_priority == prio.PRIO_OWNER
+        ):
             # keepalived: BACKUP with a 1 µs down timer, i.e. MASTER at once; we go there directly.
             self._goto_master(acts, now, "address owner (priority 255) with state MASTER")
             return acts
-        if self._configured_want is State.MASTER:
+        if new_state is State.BACKUP and self._configured_want is State.MASTER:
             # "We need to allow one adver_int to pass to ensure there is no other master"
             down = self.master_adver_int + timers.min_skew_time(self.version, self.master_adver_int)
         else:
@@ -407,7 +447,12 @@ class VrrpInstance:
         if kind is TimerKind.MASTER_DOWN and self.state is State.BACKUP:
             # vrrp_dispatcher_read_timeout: RFC 3768 §6.4.2 Master_Down_Timer fires.
             acts.append(Log("Receive advertisement timeout", detail=True))
-            self._goto_master(acts, now, "master down timer expired")
+            if self.sync is not None and not self.sync.can_goto_master(self):
+                # vrrp_state_goto_master: held in BACKUP by the sync group, wanting MASTER.
+                self.wantstate = State.MASTER
+                self._arm_backup(now, self.master_down_interval())
+            else:
+                self._goto_master(acts, now, "master down timer expired")
         elif kind is TimerKind.ADVERT and self.state is State.MASTER:
             # RFC 3768 §6.4.3: Adver_Timer fires -> send an advertisement, reset the timer.
             self._send_advert(acts, self.effective_priority)
@@ -660,7 +705,7 @@ class VrrpInstance:
             if self.state is not State.FAULT:
                 reason = ev.reason if ev.fault and ev.reason else prio.fault_reason(self.trackers)
                 self._down_instance(acts, now, reason)
-        elif self.state is State.FAULT:
+        elif self.state is State.FAULT and not (self.sync is not None and self.sync.held_in_fault(self)):
             self._up_instance(acts, now, ev.reason or f"{ev.name} recovered")
         return acts
 
@@ -715,6 +760,46 @@ class VrrpInstance:
         acts: list[Action] = []
         self._leave_master(acts, now, State.BACKUP, adv_f=True, reason=f"VIP {ip} deleted")
         self._arm_backup(now, self.skew_time())
+        return acts
+
+    # ------------------------------------------------------------------ sync group entry points
+
+    def force_state(self, new: State, now: float, reason: str, quick: bool = False) -> list[Action]:
+        """A transition imposed by the sync group (``vrrp_sync_master``/``_backup``/``_fault``, vrrp_sync.c).
+
+        MASTER: from BACKUP only (``vrrp_state_goto_master``). BACKUP: from MASTER (``leave_master``, no
+        priority-0 advert) or FAULT (``leave_fault``); ``quick`` arms the down timer at Skew_Time
+        (``set_vrrp_backup`` after a deleted VIP). FAULT: from MASTER (``leave_master``: one priority-0
+        advert) or BACKUP. Anything else (same state, INIT, STOP) returns ``[]``.
+        """
+        acts: list[Action] = []
+        cur = self.state
+        if new is State.MASTER and cur is State.BACKUP:
+            self._goto_master(acts, now, reason)
+        elif new is State.BACKUP and cur is State.MASTER:
+            self._leave_master(acts, now, State.BACKUP, adv_f=False, reason=reason)
+        elif new is State.BACKUP and cur is State.FAULT:
+            self._up_instance(acts, now, reason)
+        elif new is State.FAULT and cur is State.MASTER:
+            self._leave_master(acts, now, State.FAULT, adv_f=False, reason=reason)
+        elif new is State.FAULT and cur is State.BACKUP:
+            self._down_instance(acts, now, reason)
+        else:
+            return []
+        if quick and self.state is State.BACKUP:
+            self._arm_backup(now, self.skew_time())
+        return acts
+
+    def lower_prio_garp(self, now: float) -> list[Action]:
+        """A sync-group peer received a lower-priority advert: send our ``garp_lower_prio_repeat`` GARPs
+        now and after ``garp_lower_prio_delay`` (``vrrp_state_master_rx``); only while MASTER."""
+        acts: list[Action] = []
+        if self.state is not State.MASTER or not self._garp_lower_prio_repeat:
+            return acts
+        self._send_link_update(acts, self._garp_lower_prio_repeat)
+        if self._garp_lower_prio_delay > 0:
+            self._garp_pending.append((now + self._garp_lower_prio_delay, self._garp_lower_prio_repeat))
+            self._arm_garp()
         return acts
 
     # ------------------------------------------------------------------ reload
