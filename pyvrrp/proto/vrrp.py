@@ -40,6 +40,22 @@ Event handling rules, all following keepalived 2.2.7 (``vrrp/vrrp.c``, ``vrrp_sc
   any check, so no counter moves). After ``Shutdown`` (state STOP) every event is ignored.
 * Actions come out in the order the executor must perform them; ``Log`` lines are keepalived's words without
   the ``(VI_1)`` prefix, ``detail=True`` for those keepalived only shows with ``--log-detail``.
+* An advert whose VRID is not ours is ignored (demultiplexing is the runtime's job).
+
+Deliberate differences from keepalived 2.2.7 (each one harmless on the wire):
+
+* An owner with ``state MASTER`` goes MASTER inside ``Startup`` (keepalived: BACKUP, then a 1 µs down timer;
+  no BACKUP notify either way).
+* A MASTER restarts its advert timer only when it actually sent an advert on receipt (priority 0, lower
+  priority, ``higher_prio_send_advert``); keepalived restarts it after any received packet.
+* Master_Adver_Interval is always reset to our own interval on becoming MASTER (keepalived only does it when
+  ``--log-detail`` is on).
+* ``PacketError`` counters move only in BACKUP/MASTER (keepalived checks length etc. after dropping packets
+  received in FAULT/INIT). AH authentication (auth_type 2) is matched by type only, not verified.
+* Startup does not emit ``RemoveVips`` for leftover addresses (keepalived's ``remove_residual_vips``/
+  "removing VIPs." at init): the runtime does that before ``Startup``.
+* ``TimerKind.PREEMPT`` is never armed: as in keepalived, preempt_delay only changes which adverts are
+  accepted (``preempt_time``); the takeover happens when MASTER_DOWN expires.
 """
 
 from __future__ import annotations
@@ -562,6 +578,8 @@ class VrrpInstance:
         return True
 
     def _on_advert(self, ev: AdvertReceived, now: float) -> list[Action]:
+        if ev.adv.vrid != self.cfg.vrid:
+            return []
         if self.state is State.BACKUP:
             return self._backup_rx(ev, now)
         if self.state is State.MASTER:

@@ -605,6 +605,11 @@ class TestReceiveChecks:
         assert m.stats.checksum_err == 1 and m.stats.packet_len_err == 1
         assert m.next_deadline() == MDI_100
 
+    def test_other_vrid_is_ignored(self) -> None:
+        m = started()
+        assert m.handle(adv(150, vrid=52, ttl=1), 1.0) == []
+        assert sum(m.stats.as_dict().values()) == 0 and m.next_deadline() == MDI_100
+
     def test_fault_and_init_ignore_packets(self) -> None:
         m = VrrpInstance(cfg(), ME)
         m.handle(adv(150), 0.0)
