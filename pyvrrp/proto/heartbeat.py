@@ -37,6 +37,7 @@ __all__ = [
     "HbNode",
     "HbParams",
     "HbStats",
+    "LocalMsg",
     "Log",
     "MsgIn",
     "NodeStatus",
@@ -189,7 +190,26 @@ class AdminTakeover:
     rsc: str = "all"
 
 
-Event = Start | Stop | Tick | MsgIn | PingIn | BadPacket | ResourceOpDone | AdminStandby | AdminTakeover
+@dataclass(frozen=True, slots=True)
+class LocalMsg:
+    """A message from a local tool (the FIFO ``/var/lib/heartbeat/fifo`` that hb_standby/hb_takeover
+    write to): sent to the cluster with our control fields, as heartbeat does."""
+
+    msg: HbMessage
+
+
+Event = (
+    Start
+    | Stop
+    | Tick
+    | MsgIn
+    | PingIn
+    | BadPacket
+    | ResourceOpDone
+    | AdminStandby
+    | AdminTakeover
+    | LocalMsg
+)
 
 # ---------------------------------------------------------------------------------------------- actions
 
@@ -377,6 +397,11 @@ class HbNode:
             self._initiate_shutdown()
         elif isinstance(ev, AdminStandby):
             self._hb_standby(ev.rsc)
+        elif isinstance(ev, LocalMsg):
+            control = {"src", "srcuuid", "seq", "hg", "ts", "ld", "ttl", "auth", "destuuid"}
+            clean = HbMessage(tuple(f for f in ev.msg.fields if f.name not in control))
+            if clean.get("t"):
+                self._send_cluster(clean)
         elif isinstance(ev, AdminTakeover):
             rsc = "foreign" if ev.rsc == "failback" else ev.rsc
             self._send_cluster(HbMessage.build(("t", "hb_takeover"), ("rsc_hold", rsc)))
