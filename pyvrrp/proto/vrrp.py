@@ -91,6 +91,9 @@ from pyvrrp.wire.vrrp import ADVERTISEMENT, AUTH_AH, AUTH_NONE, AUTH_PASS, Adver
 
 VRRP_IP_TTL = 255  # RFC 3768 §7.1 / RFC 5798 §7.1
 _MAX_EXPIRE_ROUNDS = 64  # expire() safety bound; every fired timer re-arms strictly later
+_EXPIRE_SLACK = (
+    1e-6  # expire() fires timers due within 1 µs (keepalived's resolution; event loops wake early)
+)
 
 
 @dataclass(slots=True)
@@ -244,10 +247,10 @@ class VrrpInstance:
         return dict(self._timers)
 
     def expire(self, now: float) -> list[Action]:
-        """Fire every timer due at ``now`` (earliest first)."""
+        """Fire every timer due at ``now`` (earliest first; 1 µs early counts as due)."""
         acts: list[Action] = []
         for _ in range(_MAX_EXPIRE_ROUNDS):
-            due = [(t, k) for k, t in self._timers.items() if t <= now]
+            due = [(t, k) for k, t in self._timers.items() if t <= now + _EXPIRE_SLACK]
             if not due:
                 break
             _, kind = min(due, key=lambda tk: tk[0])
@@ -562,6 +565,7 @@ class VrrpInstance:
                     )
                     st.addr_list_err += 1
                     return False
+            # 2.2.7: the source-is-a-peer and per-peer min_ttl/max_ttl checks only run with check_unicast_src.
             if unicast and cfg.check_unicast_src:
                 peer = next((p for p in cfg.unicast_peers if p.address == ev.src), None)
                 if peer is None:

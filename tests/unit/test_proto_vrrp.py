@@ -278,6 +278,12 @@ class TestBecomeMaster:
         a = sent(m.expire(t + 1))[0]
         assert a.auth_type == 0 and a.auth_data == b"\0" * 8
 
+    def test_expire_accepts_a_wakeup_1us_early(self) -> None:
+        m = started()
+        assert m.expire(MDI_100 - 2e-6) == [] and m.state is State.BACKUP
+        m.expire(MDI_100 - 5e-7)
+        assert m.state is State.MASTER
+
     def test_expire_on_idle_time_does_nothing(self) -> None:
         m = started()
         assert m.expire(1.0) == [] and m.state is State.BACKUP
