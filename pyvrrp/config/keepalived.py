@@ -162,21 +162,47 @@ class State:
 # value helpers (keepalived lib/parser.c read_* functions)
 # --------------------------------------------------------------------------------------------
 def read_decimal(s: str, digits: int = TIMER_HZ_DIGITS) -> tuple[int | None, str | None]:
-    """``read_decimal_unsigned_long_func``: value scaled by 10**digits (rounded), or an error."""
+    """Scaled decimal (``value * 10**digits``) or an error (no range check)."""
+    ok, val, msgs = read_decimal_range(s, 0, 2**64, digits)
+    return (val if ok else None), (msgs[0] if msgs else None)
+
+
+def read_decimal_range(
+    s: str, lo: int, hi: int, digits: int = TIMER_HZ_DIGITS
+) -> tuple[bool, int, list[str]]:
+    """``read_decimal_unsigned_long_func`` (ignore_error=true): (usable, value*10**digits, errors).
+
+    As keepalived, a number with too many decimals is rounded (and reported) but still used, and
+    an invalid number is reported and used only if its leading digits fall in the range."""
+    msgs: list[str] = []
     if s.startswith("-"):
-        return None, f"negative number '{s}'"
+        return False, 0, [f"negative number '{s}'"]
     whole, dot, frac = s.partition(".")
-    warn = None
-    if len(frac) > digits:
-        warn = f"number '{s}' has too many decimal places"
+    up = False
+    if dot and len(frac) > digits:
+        msgs.append(f"number '{s}' has too many decimal places")
         up = frac[digits] >= "5"
         frac = frac[:digits]
+    txt = (whole + frac + "0" * (digits - len(frac))) if dot else (whole + "0" * digits)
+    t = txt.lstrip(" \t")
+    if t[:1] == "+":
+        t = t[1:]
+    n = 0
+    while n < len(t) and t[n].isascii() and t[n].isdigit():
+        n += 1
+    val = (int(t[:n]) if n else 0) + (1 if up else 0)
+    if n != len(t) or not t:
+        msgs.append(f"invalid number '{s}'")
+    elif val >= 2**64:
+        return False, 0, msgs + [f"number '{s}' outside unsigned decimal range"]
+    elif val < lo or val > hi:
+        sc = 10**digits
+        msgs.append(
+            f"number '{s}' outside range [{lo // sc}.{lo % sc:0{digits}d}, {hi // sc}.{hi % sc:0{digits}d}]"
+        )
     else:
-        up = False
-    txt = whole + frac.ljust(digits, "0")
-    if not txt.isdigit() or not txt.isascii():
-        return None, f"invalid number '{s}'"
-    return int(txt) + (1 if up else 0), warn
+        return True, val, msgs
+    return lo <= val <= hi, val, msgs
 
 
 def read_uint(s: str, lo: int, hi: int) -> int | None:
@@ -194,6 +220,26 @@ def read_int(s: str, lo: int, hi: int) -> int | None:
         return None
     v = int(s)
     return v if lo <= v <= hi else None
+
+
+def user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+def group_exists(name: str) -> bool:
+    import grp
+
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def true_false(s: str) -> bool | None:
@@ -230,6 +276,22 @@ class Parser:
     def unimpl(self, name: str, line: Line | None = None, what: str | None = None) -> None:
         if name in K.NOT_IMPLEMENTED:
             self.diag("unimplemented", f"'{what or name.split('.', 1)[1]}' accepted, not implemented", line)
+
+    def default_user_ok(self) -> bool:
+        """``get_default_script_user``: the global ``script_user``, else ``keepalived_script``, else
+        root - which ``enable_script_security`` refuses (reported once, then cached)."""
+        g = self.st.globals
+        if "_default_user_ok" in g:
+            return bool(g["_default_user_ok"])
+        if "script_user" in g:
+            ok = not g.get("_script_user_failed", False)
+        elif user_exists("keepalived_script") or not g.get("enable_script_security"):
+            ok = True
+        else:
+            self.err("Unable to set default user keepalived_script for script")
+            ok = False
+        g["_default_user_ok"] = ok
+        return ok
 
     def toks(self, line: Line) -> list[str]:
         return line.tokens(lambda lv, f, n, m: self.st.diags.append(Diagnostic(lv, Where(f, n), m)))
@@ -431,6 +493,8 @@ class Parser:
             if not skipped:
                 if sc.argv is None:
                     self.err(f"No script set for vrrp_script {sc.name} - removing", line)
+                elif sc.user is None and not self.default_user_ok():
+                    self.err(f"Unable to set default user for vrrp script {sc.name} - removing", line)
                 else:
                     self.st.scripts.append(sc)
         elif s == "vrrp_sync_group":
@@ -527,11 +591,23 @@ class Parser:
                 self.err(f"Unknown VRRP version '{vec[1]}'")
             else:
                 g["vrrp_version"] = v
-        elif s in ("script_user",):
-            if self.need(vec):
-                g["script_user"] = vec[1]
-                if len(vec) > 2:
-                    g["script_group"] = vec[2]
+        elif s == "script_user":
+            if len(vec) < 2:
+                self.err("No script username specified")
+                return
+            g["script_user"] = vec[1]
+            if len(vec) > 2:
+                g["script_group"] = vec[2]
+            if not user_exists(vec[1]) or (len(vec) > 2 and not group_exists(vec[2])):
+                self.diag(
+                    "warning",
+                    f"Script user '{vec[1]}' does not exist"
+                    if not user_exists(vec[1])
+                    else f"Script group '{vec[2]}' does not exist",
+                )
+                self.err("Error setting global script uid/gid")
+                g["_script_user_failed"] = True
+            g["_default_user_ok"] = not g.get("_script_user_failed", False)
         elif s in (
             "vrrp_garp_master_delay",
             "vrrp_garp_master_refresh",
@@ -567,11 +643,12 @@ class Parser:
         elif s in ("vrrp_garp_interval", "vrrp_gna_interval", "vrrp_startup_delay"):
             if not self.need(vec):
                 return
-            v, e = read_decimal(vec[1])
-            if e:
-                self.err(e)
-            if v is None:
-                self.err(f"{s} '{vec[1]}' invalid")
+            lo, hi = (1, 2**32 - 1) if s != "vrrp_startup_delay" else (0, 1000 * 10**6)
+            ok, v, msgs = read_decimal_range(vec[1], lo, hi)
+            for m in msgs:
+                self.err(m)
+            if not ok:
+                self.err(f"{s} '{vec[1]}' is invalid")
             else:
                 g[s] = v / 1e6
         elif s in ("vrrp_notify_fifo", "notify_fifo"):
@@ -654,12 +731,10 @@ class Parser:
         elif s == "advert_int":
             if not self.need(vec):
                 return
-            v, e = read_decimal(vec[1])
-            if e:
-                self.err(e)
-            if v is None or v <= 0 or v < 10_000 or v > 255_000_000:
-                if v is not None and not e:
-                    self.err(f"number '{vec[1]}' outside range [0.010000, 255.000000]")
+            ok, v, msgs = read_decimal_range(vec[1], 10_000, 255_000_000)
+            for m in msgs:
+                self.err(m)
+            if not ok or v <= 0:
                 self.err(f"({n}) Advert interval ({vec[1]}) not valid! Must be > 0 - ignoring")
             else:
                 inst.advert_int = v / 1e6
@@ -767,8 +842,10 @@ class Parser:
                     )
         elif s in ("track_interface", "track_script", "track_file", "track_process", "track_bfd"):
             for v, ln in self.value_block(vec):
+                if not self.resolve_track(inst, s, TrackRef(v[0]), ln):
+                    continue
                 ref = self.track_ref(v, ln, s, n, allow_noreverse=(s != "track_interface"))
-                if ref is None or not self.resolve_track(inst, s, ref, ln):
+                if ref is None:
                     continue
                 if s == "track_interface":
                     inst.track_interfaces.append((ref, self.where(ln)))
@@ -799,10 +876,10 @@ class Parser:
         elif s == "preempt_delay":
             if not self.need(vec):
                 return
-            v, e = read_decimal(vec[1])
-            if e:
-                self.err(e)
-            if v is None or v > 1000 * 10**6:
+            ok, v, msgs = read_decimal_range(vec[1], 0, 1000 * 10**6)
+            for m in msgs:
+                self.err(m)
+            if not ok:
                 self.err(f"({n}) Preempt_delay not valid! must be between 0-1000")
                 inst.preempt_delay = 0.0
             else:
@@ -906,7 +983,7 @@ class Parser:
             # keepalived: only the first 8 bytes of the token (comments already removed)
             pw = vec[1].encode("utf-8", "surrogateescape")
             if len(pw) > 8:
-                self.diag("warning", f"({inst.name}) Truncating auth_pass to 8 characters")
+                self.err("Truncating auth_pass to 8 characters")
             inst.auth_pass = pw[:8]
 
     # helpers -------------------------------------------------------------------------------------
@@ -921,6 +998,9 @@ class Parser:
             self.diag("warning", f"Unable to parse script '{words[1]}' - ignoring", line)
             return None
         user = group = None
+        if len(words) <= 2 and not self.default_user_ok():
+            self.diag("warning", f"Failed to set default user for script {argv[0]} - ignoring", line)
+            return None
         if len(words) > 2:
             user = words[2]
             if ":" in user:
@@ -933,35 +1013,36 @@ class Parser:
     def track_ref(
         self, v: list[str], ln: Line, kind: str, owner: str, allow_noreverse: bool = True
     ) -> TrackRef | None:
+        """``NAME [weight W [reverse|noreverse]]`` (``vrrp_track.c alloc_track_*``)."""
         name = v[0]
         weight: int | None = None
         reverse: bool | None = None
-        i = 1
-        lim = 254 if kind == "track_process" else 253
-        while i < len(v):
-            opt = v[i]
-            if opt == "weight":
-                if i + 1 >= len(v):
-                    self.err(f"({owner}) weight without value specified for {kind} {name}", ln)
-                    return TrackRef(name, weight, reverse)
-                wv = read_int(v[i + 1], -lim, lim)
-                if wv is None:
-                    self.err(
-                        f"({owner}) weight {v[i + 1]} for {name} must be between [-{lim}:{lim}] - ignoring",
-                        ln,
-                    )
-                else:
-                    weight = wv
-                i += 2
-            elif opt == "reverse":
-                reverse = True
-                i += 1
-            elif opt == "noreverse" and allow_noreverse:
-                reverse = False
-                i += 1
+        label = kind.replace("_", " ")
+        if len(v) >= 2:
+            if v[1] != "weight":
+                self.err(f"({owner}) unknown {label} option {v[1]} - ignoring", ln)
+                return None
+            if len(v) == 2:
+                self.err(f"({owner}) weight without value specified for {label} {name} - ignoring", ln)
+                return None
+            wv = read_int(v[2], -254, 254)
+            if wv is None:
+                self.err(
+                    f"({owner}) {label} {name}: weight must be between [-253..253] inclusive, ignoring...", ln
+                )
+                weight = 0 if kind == "track_interface" else None
+            elif abs(wv) == 254:
+                self.err(f"({owner}) weight for {name} cannot be +/-254. Setting to +/-253", ln)
+                weight = 253 if wv > 0 else -253
             else:
-                self.err(f"({owner}) unknown option '{opt}' for {kind} {name}", ln)
-                i += 1
+                weight = wv
+            if len(v) >= 4:
+                if v[3] == "reverse":
+                    reverse = True
+                elif v[3] == "noreverse" and allow_noreverse:
+                    reverse = False
+                else:
+                    self.err(f"({owner}) unknown {kind} {name} weight option {v[3]} - ignoring", ln)
         return TrackRef(name, weight, reverse)
 
     def resolve_track(self, owner: InstB | GroupB, kind: str, ref: TrackRef, ln: Line) -> bool:
@@ -1147,13 +1228,12 @@ class Parser:
             if label is not None:
                 self.err(f"Cannot specify label for IPv6 addresses ({txt}) - ignoring label", ln)
                 label = None
-        if static and dev is None:
-            self.diag(
-                "fatal",
-                f"Static address {txt} requires either an interface or default_interface",
-                ln,
-            )
-            return None
+        if brd in ("+", "-") and peer is None and iface.network.prefixlen > 30:
+            self.err(f"Address prefix length {iface.network.prefixlen} too long for broadcast", ln)
+            brd = None
+        elif brd is not None and peer is not None:
+            self.err("Cannot specify broadcast and peer addresses - ignoring broadcast address", ln)
+            brd = None
         return VipConfig(iface, dev, label, brd, scope, peer, no_track, nodad, preferred_lft)
 
     def check_route(self, v: list[str], ln: Line, static: bool) -> bool:
@@ -1365,8 +1445,10 @@ class Parser:
                 self.err(f"Warning - sync group {g.name} has empty group block")
         elif s in ("track_interface", "track_script", "track_file", "track_process", "track_bfd"):
             for v, ln in self.value_block(vec):
+                if not self.resolve_track(g, s, TrackRef(v[0]), ln):
+                    continue
                 ref = self.track_ref(v, ln, s, g.name, allow_noreverse=(s != "track_interface"))
-                if ref is None or not self.resolve_track(g, s, ref, ln):
+                if ref is None:
                     continue
                 lst = {
                     "track_interface": g.track_interfaces,
@@ -1451,6 +1533,11 @@ def _run(
         p.stream("root", False, 0)
     except RecursionError:
         st.diags.append(Diagnostic("error", p.where(), "configuration nested too deeply - rest ignored"))
+    if lx.block_depth > 0:
+        # lib/parser.c init_data: reported once the whole configuration has been read
+        st.diags.append(
+            Diagnostic("error", Where(path, 0), f"There are {lx.block_depth} missing '}}'s or extra '{{'s")
+        )
     return validate.finish(st, interfaces)
 
 

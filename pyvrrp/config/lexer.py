@@ -339,9 +339,9 @@ class Lexer:
         f, ln = where or self._where()
         self.report(level, f, ln, msg)
 
-    def _include_err(self, bits: int, msg: str) -> None:
-        cur = self.stack[-1].include_type if self.stack else 0
-        if (self.include_check | cur) & bits:
+    def _include_err(self, bits: int, msg: str, itype: int = 0) -> None:
+        # keepalived file_config_error: the include type of the include being opened counts
+        if (self.include_check | itype) & bits:
             self._err(msg, "fatal")
         else:
             self._err(msg, "warning")
@@ -386,31 +386,35 @@ class Lexer:
                 missing = True
         if not matches:
             if missing:
-                self._include_err(INCLUDE_B if has_brace else INCLUDE_M, f"Config files missing '{pattern}'.")
+                self._include_err(
+                    INCLUDE_B if has_brace else INCLUDE_M, f"Config files missing '{pattern}'.", itype
+                )
             elif wild:
-                self._include_err(INCLUDE_W, f"No config files matched '{pattern}'.")
+                self._include_err(INCLUDE_W, f"No config files matched '{pattern}'.", itype)
             return True
         if missing:
-            self._include_err(INCLUDE_B, f'Some config files missing: "{pattern}".')
+            self._include_err(INCLUDE_B, f'Some config files missing: "{pattern}".', itype)
             if bits_all & INCLUDE_B:
                 return True
         # push in reverse so the first match is read first
         opened: list[_File] = []
         for m in matches:
             if m.endswith("/"):
-                self._include_err(INCLUDE_R, f"Configuration file '{m}' is a directory - skipping")
+                self._include_err(INCLUDE_R, f"Configuration file '{m}' is a directory - skipping", itype)
                 continue
             try:
                 st = os.stat(m)
                 if st.st_mode & 0o111:
                     self._include_err(
-                        INCLUDE_R, f"Configuration file '{m}' is not a regular non-executable file - skipping"
+                        INCLUDE_R,
+                        f"Configuration file '{m}' is not a regular non-executable file - skipping",
+                        itype,
                     )
                     continue
                 with open(m, encoding="utf-8", errors="surrogateescape") as fh:
                     text = fh.read()
             except (OSError, ValueError) as e:
-                self._include_err(INCLUDE_R, f"Configuration file '{m}' open problem ({e}) - skipping")
+                self._include_err(INCLUDE_R, f"Configuration file '{m}' open problem ({e}) - skipping", itype)
                 continue
             opened.append(_File(m, text, itype))
             self.files_read.append(m)

@@ -37,7 +37,7 @@ def _globals(st) -> GlobalConfig:  # noqa: ANN001
     g = st.globals
     kw = {}
     for f in GlobalConfig.__dataclass_fields__:
-        if f in g:
+        if f in g and not f.startswith("_"):
             kw[f] = g[f]
     if "script_group" in g:
         kw["script_group"] = g["script_group"]
@@ -57,31 +57,42 @@ def _find_exec(cmd: str, env_path: str) -> str | None:
 
 
 def _script_security(st, out: list[Diagnostic], instances) -> None:  # noqa: ANN001
-    """``check_vrrp_script_security``: any script that exists while ``enable_script_security`` is
-    off is a security violation (keepalived exit 6)."""
-    if not instances or _g(st, "enable_script_security", False):
+    """``check_vrrp_script_security``: a ``vrrp_script`` whose command cannot be found is disabled
+    (an error); any script found while ``enable_script_security`` is off is a security violation
+    (keepalived exit 6). Missing notify scripts are only logged."""
+    if not instances:
         return
-    notifies: list[tuple[Notify, Where]] = []
-    for inst in st.instances:
-        notifies += [(n, inst.where) for k, n in inst.notifies.items() if n.argv]
-    for gr in st.groups:
-        notifies += [(n, gr.where) for n in gr.notifies.values() if n.argv]
-    notifies += st.fifo_scripts
-    argvs = [(sc.argv, sc.where) for sc in st.scripts if sc.argv] + [(n.argv, w) for n, w in notifies]
     path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    for argv, _where in argvs:
-        cmd = argv[0]
+    found_any = False
+    for sc in st.scripts:
+        if not sc.argv:
+            continue
+        cmd = sc.argv[0]
         if cmd.startswith("<"):
             continue
         if _find_exec(cmd, path):
+            found_any = True
+        else:
             out.append(
-                Diagnostic(
-                    "script_security",
-                    Where(st.source, 0),
-                    "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
-                )
+                Diagnostic("error", sc.where, f"Disabling track script {sc.name} since not found/accessible")
             )
-            return
+    notifies: list[Notify] = []
+    for inst in st.instances:
+        notifies += [n for n in inst.notifies.values() if n.argv]
+    for gr in st.groups:
+        notifies += [n for n in gr.notifies.values() if n.argv]
+    notifies += [n for n, _w in st.fifo_scripts]
+    for n in notifies:
+        if not n.argv[0].startswith("<") and _find_exec(n.argv[0], path):
+            found_any = True
+    if found_any and not _g(st, "enable_script_security", False):
+        out.append(
+            Diagnostic(
+                "script_security",
+                Where(st.source, 0),
+                "SECURITY VIOLATION - scripts are being executed but script_security not enabled.",
+            )
+        )
 
 
 def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN001, C901
@@ -111,13 +122,14 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
         for t in st.track_processes
     )  # fmt: skip
     script_w = {s.name: s.weight for s in scripts}
+    file_w = {t.name: t.weight for t in tfiles}
 
-    instances: list[InstanceConfig] = []
-    for b in st.instances:
-        n = b.name
-        w = b.where
-        strict = b.strict_mode if b.strict_mode is not None else glob.vrrp_strict
-        if interfaces is not None:
+    # start_vrrp: a non-existent interface stops the VRRP process before any completion check
+    # (vrrp_daemon.c: "Non-existent interface specified in configuration").
+    missing_if = False
+    if interfaces is not None:
+        for b in st.instances:
+            n, w = b.name, b.where
             if b.interface is not None:
                 if b.interface == "lo":
                     err(
@@ -130,17 +142,115 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
                         b.interface_where or w,
                         f"WARNING - interface {b.interface} for vrrp_instance {n} doesn't exist",
                     )
+                    missing_if = True
             for ref, rw in b.track_interfaces:
                 if ref.name not in interfaces:
-                    err(rw, f"WARNING - interface {ref.name} for vrrp_instance {n} doesn't exist")
+                    err(rw, f"({n}) tracked interface {ref.name} doesn't exist")
+                    missing_if = True
             for vip in b.vips + b.evips:
                 if vip.dev is not None and vip.dev not in interfaces:
                     err(
                         b.vip_where or w,
                         f"WARNING - interface {vip.dev} for ip address {vip.address} doesn't exist",
                     )
+                    missing_if = True
+        if missing_if:
+            err(
+                Where(st.source, 0),
+                "Non-existent interface specified in configuration",
+                stops=True,
+                level="fatal",
+            )
+
+    # vrrp_complete_init: once a check fails keepalived stops; later problems are not reported
+    muted = [missing_if]
+    real_err = err
+
+    def err(w: Where, msg: str, stops: bool = False, level: str = "error") -> None:  # noqa: F811
+        if muted[0]:
+            return
+        real_err(w, msg, stops, level)
+        if stops:
+            muted[0] = True
+
+    if st.instances and not muted[0]:
+        _script_security(st, d, st.instances)
+    for b in st.instances:  # chk_min_cfg
         if b.vrid is None:
-            err(w, f"({n}) the virtual router id must be set", stops=True)
+            err(b.where, f"({b.name}) the virtual router id must be set", stops=True)
+        elif b.interface is None:
+            # VRRP_FLAG_UNICAST is only set later (vrrp_complete_instance), so 2.2.7 rejects every
+            # instance without an interface here (keepalived issue #2270)
+            err(b.where, f"({b.name}) Unknown interface!", stops=True)
+
+    # sync groups (vrrp_sync.c)
+    used: dict[str, str] = {}
+    groups: list[SyncGroupConfig] = []
+    for g in st.groups:
+        if not g.members:
+            err(g.where, f"Sync group {g.name} has no virtual router(s). removing")
+            continue
+        members: list[str] = []
+        by_name = {x.name: x for x in st.instances}
+        gstate = "INIT"
+        for m in g.members:
+            if m not in by_name:
+                err(g.where, f"Virtual router {m} specified in sync group {g.name} doesn't exist - ignoring")
+                continue
+            if m in used:
+                err(
+                    g.where, f"Virtual router {m} cannot exist in more than one sync group; ignoring {g.name}"
+                )
+                continue
+            used[m] = g.name
+            members.append(m)
+            # vrrp_sync_set_group: uses the parsed state/priority (not yet completed)
+            x = by_name[m]
+            if gstate == "MASTER" and x.state == "BACKUP":
+                err(
+                    g.where,
+                    f"Sync group {g.name} has some member(s) as address owner and some not as "
+                    "address owner. This won't work.",
+                )
+            if gstate != "BACKUP":
+                gstate = "MASTER" if (x.state == "MASTER" and x.priority == 255) else "BACKUP"
+        if not members:
+            err(
+                g.where,
+                f"Sync group {g.name}, no matching virtual router found in group declaration - removing",
+            )
+            continue
+        if len(members) == 1:
+            err(
+                g.where,
+                f"Sync group {g.name} has only 1 virtual router(s) - this probably isn't what you want",
+            )
+        nt = g.notifies
+        groups.append(
+            SyncGroupConfig(
+                name=g.name,
+                members=tuple(members),
+                notify_master=nt.get("notify_master"),
+                notify_backup=nt.get("notify_backup"),
+                notify_fault=nt.get("notify_fault"),
+                notify_stop=nt.get("notify_stop"),
+                notify=nt.get("notify"),
+                track_scripts=tuple(r for r, _ in g.track_scripts),
+                track_interfaces=tuple(r for r, _ in g.track_interfaces),
+                track_files=tuple(r for r, _ in g.track_files),
+                track_processes=tuple(r for r, _ in g.track_processes),
+                sync_group_tracking_weight=g.sync_group_tracking_weight,
+                where=g.where,
+            )
+        )
+
+    no_weight_members = {m for g in groups if not g.sync_group_tracking_weight for m in g.members}
+    instances: list[InstanceConfig] = []
+    for b in st.instances:
+        n = b.name
+        w = b.where
+        strict = b.strict_mode if b.strict_mode is not None else glob.vrrp_strict
+        if b.vrid is None:
             continue
         family = b.family or 4
         version = b.version
@@ -316,20 +426,51 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
                 adv = adv + CENTI // 2
                 adv -= adv % CENTI
                 adv = adv or CENTI
-        # weighted trackers on an address owner are ignored (vrrp_complete_instance)
-        tscripts = []
-        for ref, rw in b.track_scripts:
-            weight = ref.weight if ref.weight is not None else script_w.get(ref.name, 0)
-            if prio == 255 and weight:
-                err(rw, f"({n}) ignoring tracked script {ref.name} with weights due to address_owner")
-                ref = type(ref)(ref.name, 0, ref.reverse)
-            tscripts.append(ref)
-        tifs = []
-        for ref, rw in b.track_interfaces:
-            if prio == 255 and ref.weight:
-                err(rw, f"({n}) ignoring tracked interface {ref.name} with weights due to address_owner")
-                ref = type(ref)(ref.name, 0, ref.reverse)
-            tifs.append(ref)
+        if b.interface is not None:
+            own = [(r, rw) for r, rw in b.track_interfaces if r.name == b.interface]
+            for r, rw in own:
+                err(rw, f"({n}) Ignoring track_interface {r.name} since own interface")
+            if own:
+                b.track_interfaces = [(r, rw) for r, rw in b.track_interfaces if r.name != b.interface]
+        # weighted trackers of an address owner or of a sync group member (without
+        # sync_group_tracking_weight) are ignored (vrrp_complete_instance)
+        sync_nw = n in no_weight_members
+        if sync_nw or prio == 255:
+            why = "SYNC group" if sync_nw else "address_owner"
+            tifs = []
+            for ref, rw in b.track_interfaces:
+                if ref.weight:
+                    if sync_nw:
+                        err(rw, f"({n}) ignoring {ref.name} tracked interface weight due to SYNC group")
+                        tifs.append(type(ref)(ref.name, 0, ref.reverse))
+                    else:
+                        err(rw, f"({n}) ignoring {ref.name} tracked interface due to address owner")
+                else:
+                    tifs.append(ref)
+            tscripts = []
+            for ref, rw in b.track_scripts:
+                weight = ref.weight if ref.weight is not None else script_w.get(ref.name, 0)
+                if weight:
+                    err(rw, f"({n}) ignoring tracked script {ref.name} with weights due to {why}")
+                else:
+                    tscripts.append(ref)
+            tfiles_refs = []
+            for ref, rw in b.track_files:
+                weight = ref.weight if ref.weight is not None else file_w.get(ref.name, 1)
+                if weight == 1:
+                    err(
+                        rw,
+                        f"({n}) ignoring weight from tracked file {ref.name} due to {why}. specify weight 0",
+                    )
+                    tfiles_refs.append(type(ref)(ref.name, 0, ref.reverse))
+                elif weight:
+                    err(rw, f"({n}) ignoring tracked file {ref.name} with weight {weight} due to {why}")
+                else:
+                    tfiles_refs.append(ref)
+        else:
+            tifs = [r for r, _ in b.track_interfaces]
+            tscripts = [r for r, _ in b.track_scripts]
+            tfiles_refs = [r for r, _ in b.track_files]
         nt = b.notifies
         instances.append(
             InstanceConfig(
@@ -372,7 +513,7 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
                 strict_mode=strict,
                 track_scripts=tuple(tscripts),
                 track_interfaces=tuple(tifs),
-                track_files=tuple(r for r, _ in b.track_files),
+                track_files=tuple(tfiles_refs),
                 track_processes=tuple(r for r, _ in b.track_processes),
                 notify_master=nt.get("notify_master"),
                 notify_backup=nt.get("notify_backup"),
@@ -411,57 +552,6 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
                 stops=True,
             )
 
-    # sync groups (vrrp_sync.c)
-    names = {x.name for x in instances}
-    used: dict[str, str] = {}
-    groups: list[SyncGroupConfig] = []
-    for g in st.groups:
-        members: list[str] = []
-        for m in g.members or []:
-            if m not in names:
-                err(g.where, f"Virtual router {m} specified in sync group {g.name} doesn't exist - ignoring")
-                continue
-            if m in used:
-                err(
-                    g.where, f"Virtual router {m} cannot exist in more than one sync group; ignoring {g.name}"
-                )
-                continue
-            used[m] = g.name
-            members.append(m)
-        if not members:
-            err(g.where, f"Sync group {g.name} has no virtual router(s). removing")
-            continue
-        owners = {x.priority == 255 for x in instances if x.name in members}
-        if len(owners) > 1:
-            err(
-                g.where,
-                f"Sync group {g.name} has some member(s) as address owner and some not as address owner. This won't work.",
-            )
-        if len(members) == 1:
-            err(
-                g.where,
-                f"Sync group {g.name} has only 1 virtual router(s) - this probably isn't what you want",
-            )
-        nt = g.notifies
-        groups.append(
-            SyncGroupConfig(
-                name=g.name,
-                members=tuple(members),
-                notify_master=nt.get("notify_master"),
-                notify_backup=nt.get("notify_backup"),
-                notify_fault=nt.get("notify_fault"),
-                notify_stop=nt.get("notify_stop"),
-                notify=nt.get("notify"),
-                track_scripts=tuple(r for r, _ in g.track_scripts),
-                track_interfaces=tuple(r for r, _ in g.track_interfaces),
-                track_files=tuple(r for r, _ in g.track_files),
-                track_processes=tuple(r for r, _ in g.track_processes),
-                sync_group_tracking_weight=g.sync_group_tracking_weight,
-                where=g.where,
-            )
-        )
-
-    _script_security(st, d, instances)
     return Config(
         source=st.source,
         globals=glob,
