@@ -79,10 +79,13 @@ class VrrpScript:
         g: GlobalConfig,
         on_change: Callable[[VrrpScript, bool], None],
         counter: RiseFall | None = None,
+        on_run: Callable[[VrrpScript, RunResult | None, float], None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.name = cfg.name
         self.on_change = on_change
+        self.on_run = on_run  # (script, None, 0) when a run starts; (script, result, seconds) when it ends
+        self.running = False
         self.counter = counter or RiseFall(rise=cfg.rise, fall=cfg.fall, init_fail=cfg.init_fail)
         self.interval = cfg.interval if cfg.interval > 0 else 1.0
         self.timeout = cfg.timeout if cfg.timeout > 0 else self.interval
@@ -137,12 +140,20 @@ class VrrpScript:
             await asyncio.sleep(max(0.0, nxt - loop.time()))
 
     async def run_and_record(self) -> RunResult:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
         if self.refused is not None:
             res = RunResult(False, "failed", error=self.refused)
         else:
-            res = await run_once(self.argv, self.creds, self.timeout)
+            self.running = True
+            self._notify_run(None, 0.0)
+            try:
+                res = await run_once(self.argv, self.creds, self.timeout)
+            finally:
+                self.running = False
             if res.error:
                 log.error("VRRP_Script(%s) %s", self.name, res.error)
+        self._notify_run(res, loop.time() - t0)
         self.runs += 1
         self.last_result = res
         if res.status is not None and res.status != self.last_status:
@@ -150,6 +161,13 @@ class VrrpScript:
             self.last_status = res.status
         self.feed(res)
         return res
+
+    def _notify_run(self, res: RunResult | None, seconds: float) -> None:
+        if self.on_run is not None:
+            try:
+                self.on_run(self, res, seconds)
+            except Exception:  # an observer must never stop the checks
+                log.exception("VRRP_Script(%s) run observer failed", self.name)
 
     def feed(self, res: RunResult) -> None:
         """Apply one run's outcome to the counter; report a state change."""

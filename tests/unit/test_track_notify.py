@@ -15,7 +15,9 @@ from pyvrrp.io.notify import Notifier, fifo_line, shell_command
 def recorder(tmp: Path, name: str) -> Path:
     """A notify script appending its argv (one line, args separated by |) to ``tmp/name.log``."""
     s = tmp / name
-    s.write_text(f'#!/bin/sh\n{{ printf %s "$0"; for a; do printf "|%s" "$a"; done; echo; }} >> "{tmp}/{name}.log"\n')
+    s.write_text(
+        f'#!/bin/sh\n{{ printf %s "$0"; for a; do printf "|%s" "$a"; done; echo; }} >> "{tmp}/{name}.log"\n'
+    )
     s.chmod(0o755)
     return s
 
