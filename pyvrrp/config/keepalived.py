@@ -80,6 +80,7 @@ class InstB:
     notifies: dict[str, Notify] = field(default_factory=dict)
     notify_priority_changes: bool = False
     use_vmac: bool = False
+    kw_where: dict[str, Where] = field(default_factory=dict)
 
 
 @dataclass
@@ -688,6 +689,7 @@ class Parser:
         self.unimpl(f"vrrp_instance.{s}", line)
         w = self.where(line)
         n = inst.name
+        inst.kw_where.setdefault(s, w)
         if s == "authentication":
             self.sub("authentication", vec, level, inst)
         elif s == "state":

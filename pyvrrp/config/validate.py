@@ -252,6 +252,14 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
         strict = b.strict_mode if b.strict_mode is not None else glob.vrrp_strict
         if b.vrid is None:
             continue
+
+        def at(*keys: str, _b=b, _w=w) -> Where:  # noqa: ANN001
+            """The line of the first of these keywords in the instance, else the instance line."""
+            for k in keys:
+                if k in _b.kw_where:
+                    return _b.kw_where[k]
+            return _w
+
         family = b.family or 4
         version = b.version
         if family == 6:
@@ -273,29 +281,32 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
         if state is None:
             state = "MASTER" if prio == 255 else "BACKUP"
         elif strict and ((state == "MASTER") != (prio == 255)):
-            err(w, f"({n}) State MASTER must match being address owner")
+            err(at("state", "priority"), f"({n}) State MASTER must match being address owner")
             state = "MASTER" if prio == 255 else "BACKUP"
         auth_type, auth_pass = b.auth_type, b.auth_pass
         if strict and auth_type:
-            err(w, f"({n}) Strict mode does not support authentication. Ignoring.")
+            err(at("authentication"), f"({n}) Strict mode does not support authentication. Ignoring.")
             auth_type = 0
         elif version == 3 and auth_type:
-            err(w, f"({n}) VRRP version 3 does not support authentication. Ignoring.")
+            err(at("authentication"), f"({n}) VRRP version 3 does not support authentication. Ignoring.")
             auth_type = 0
         elif auth_type and not auth_pass:
-            err(w, f"({n}) Authentication specified but no password given. Ignoring")
+            err(at("authentication"), f"({n}) Authentication specified but no password given. Ignoring")
             auth_type = 0
         elif family == 6 and auth_type == 2:
-            err(w, f"({n}) Cannot use AH authentication with IPv6. ignoring")
+            err(at("authentication"), f"({n}) Cannot use AH authentication with IPv6. ignoring")
             auth_type = 0
         elif auth_type == 2 and state == "MASTER" and prio != 255:
-            err(w, f"({n}) Initial state master is incompatible with AH authentication - clearing")
+            err(
+                at("authentication"),
+                f"({n}) Initial state master is incompatible with AH authentication - clearing",
+            )
             state = "BACKUP"
         if not auth_type:
             auth_pass = b""
         unicast = bool(b.unicast_peers) and b.unicast_configured
         if strict and unicast and b.interface is not None:
-            err(w, f"({n}) Unicast peers are not supported in strict mode", stops=True)
+            err(at("unicast_peer"), f"({n}) Unicast peers are not supported in strict mode", stops=True)
             continue
         if b.interface is None:
             if b.unicast_src_ip is None:
@@ -310,15 +321,19 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
                 err(w, f"({n}) Cannot use unicast without any peers - going to fault state", level="warning")
             else:
                 err(
-                    w,
+                    at("unicast_peer", "unicast_src_ip"),
                     f"({n}) A unicast keyword has been specified without any unicast peers. Defaulting to "
                     "multicast. This usage is deprecated - please update your configuration.",
                 )
         if family == 6 and b.vips and not b.vips[0].address.ip.is_link_local:
             if strict:
-                err(w, f"({n}) the first IPv6 VIP address must be link local")
+                err(at("virtual_ipaddress"), f"({n}) the first IPv6 VIP address must be link local")
             else:
-                err(w, f"({n}) the first IPv6 VIP address should be link local", level="warning")
+                err(
+                    at("virtual_ipaddress"),
+                    f"({n}) the first IPv6 VIP address should be link local",
+                    level="warning",
+                )
         # VIPs that do not fit in one advert go to eVIPs (vrrp_complete_instance)
         vips, evips = list(b.vips), list(b.evips)
         if family == 4:
@@ -329,7 +344,7 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
         max_addr = min(max_addr, 255)
         if len(vips) > max_addr:
             err(
-                w,
+                at("virtual_ipaddress"),
                 f"({n}) Number of VIPs ({len(vips)}) exceeds maximum/space available in packet "
                 f"(max {max_addr} addresses) - excess moved to eVIPs",
             )
@@ -338,35 +353,50 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
         nopreempt = b.nopreempt
         preempt_delay = b.preempt_delay
         if prio == 255 and nopreempt:
-            err(w, f"({n}) nopreempt is incompatible with priority 255. resetting nopreempt")
+            err(at("nopreempt"), f"({n}) nopreempt is incompatible with priority 255. resetting nopreempt")
             nopreempt = False
         if state == "MASTER":
             if nopreempt:
-                err(w, f"({n}) Warning - nopreempt will not work with initial state MASTER - clearing")
+                err(
+                    at("nopreempt"),
+                    f"({n}) Warning - nopreempt will not work with initial state MASTER - clearing",
+                )
                 nopreempt = False
             if preempt_delay:
-                err(w, f"({n}) Warning - preempt delay will not work with initial state MASTER - clearing")
+                err(
+                    at("preempt_delay"),
+                    f"({n}) Warning - preempt delay will not work with initial state MASTER - clearing",
+                )
                 preempt_delay = 0.0
         if preempt_delay:
             if strict:
-                err(w, f"({n}) preempt_delay is incompatible with strict mode - resetting")
+                err(at("preempt_delay"), f"({n}) preempt_delay is incompatible with strict mode - resetting")
                 preempt_delay = 0.0
             if nopreempt:
-                err(w, f"({n}) preempt_delay is incompatible with nopreempt mode - resetting")
+                err(
+                    at("preempt_delay"),
+                    f"({n}) preempt_delay is incompatible with nopreempt mode - resetting",
+                )
                 preempt_delay = 0.0
         dta = b.down_timer_adverts
         if dta != 3 and strict:
-            err(w, f"({n}) down_timer_adverts is incompatible with strict mode - resetting")
+            err(
+                at("down_timer_adverts"),
+                f"({n}) down_timer_adverts is incompatible with strict mode - resetting",
+            )
             dta = 3
         accept = b.accept
         if accept is None:
             accept = True if prio == 255 else not strict
         if accept and prio != 255 and strict and version == 2:
-            err(w, f"({n}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting")
+            err(
+                at("accept", "priority"),
+                f"({n}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting",
+            )
             accept = False
         mcast = b.mcast_dst_ip
         if unicast and mcast is not None:
-            err(w, f"({n}) multicast destination specified with unicast - ignoring")
+            err(at("mcast_dst_ip"), f"({n}) multicast destination specified with unicast - ignoring")
             mcast = None
         if not unicast and mcast is None:
             mcast = glob.vrrp_mcast_group4 if family == 4 else glob.vrrp_mcast_group6
@@ -374,10 +404,10 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
         lp_rep = gar.get("garp_lower_prio_repeat")
         lp_delay = gar.get("garp_lower_prio_delay")
         if strict and lp_rep:
-            err(w, f"({n}) Strict mode requires no repeat garps. resetting")
+            err(at("strict_mode"), f"({n}) Strict mode requires no repeat garps. resetting")
             lp_rep = 0
         if strict and lp_delay:
-            err(w, f"({n}) Strict mode requires no repeat garp delay. resetting")
+            err(at("strict_mode"), f"({n}) Strict mode requires no repeat garp delay. resetting")
             lp_delay = 0.0
         if strict and lp_rep is None:
             lp_rep = 0
@@ -387,26 +417,30 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
         if lpna is None:
             lpna = True if strict else glob.vrrp_lower_prio_no_advert
         elif strict and not lpna:
-            err(w, f"({n}) Strict mode requires no lower priority advert. resetting")
+            err(at("strict_mode"), f"({n}) Strict mode requires no lower priority advert. resetting")
             lpna = True
         hpsa = b.higher_prio_send_advert
         if hpsa is None:
             hpsa = False if strict else glob.vrrp_higher_prio_send_advert
         elif strict and hpsa:
-            err(w, f"({n}) strict mode requires higher_prio_send_advert to be clear. resetting")
+            err(
+                at("strict_mode"),
+                f"({n}) strict mode requires higher_prio_send_advert to be clear. resetting",
+            )
             hpsa = False
         # advert_int (µs arithmetic as keepalived)
         adv = round((b.advert_int or 1.0) * TIMER_HZ)
         if version == 2:
             if adv >= 256 * TIMER_HZ:
                 err(
-                    w,
+                    at("advert_int"),
                     f"({n}) VRRPv2 advertisement interval {adv / TIMER_HZ:.2f}s is out of range. Must be less than 256s. Setting to 255s",
                 )
                 adv = 255 * TIMER_HZ
             elif adv % TIMER_HZ:
                 err(
-                    w, f"({n}) VRRPv2 advertisement interval {adv / TIMER_HZ:f}s must be an integer. rounding"
+                    at("advert_int"),
+                    f"({n}) VRRPv2 advertisement interval {adv / TIMER_HZ:f}s must be an integer. rounding",
                 )
                 adv = adv + TIMER_HZ // 2
                 adv -= adv % TIMER_HZ
@@ -414,13 +448,13 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
         else:
             if adv >= 4096 * CENTI:
                 err(
-                    w,
+                    at("advert_int"),
                     f"({n}) VRRPv3 advertisement interval {adv / TIMER_HZ:.2f}s is out of range. Must be less than 40.96s. Setting to 40.95s",
                 )
                 adv = 4095 * CENTI
             elif adv % CENTI:
                 err(
-                    w,
+                    at("advert_int"),
                     f"({n}) VRRPv3 advertisement interval {adv / TIMER_HZ:f}s must be in units of 10ms - rounding",
                 )
                 adv = adv + CENTI // 2
