@@ -211,7 +211,13 @@ def gen_config(rng: random.Random) -> str:
         if not maybe(p_bad / 2):
             L(f"interface {opt(['eth0', 'eth0', 'eth1', 'eth2'], ['eth9', 'lo'])}")
         if not maybe(p_bad / 2):
-            L(f"virtual_router_id {opt([str(vrids[k])], [str(vrids[0]), '0', '256', 'x'])}")
+            vr = opt([str(vrids[k])], [str(vrids[0]), "0", "256", "x"])
+            if maybe(0.3):  # lexer features: a definition and conditionals
+                w(f"$VRID_{k}={vr}")
+                L(f"@{CONFIG_ID} virtual_router_id $VRID_{k}")
+                L(f"@^{CONFIG_ID} virtual_router_id {pick(['0', 'bad'])}")
+            else:
+                L(f"virtual_router_id {vr}")
         prio = opt(["100", "150", "99", "1"], ["0", "256", "hi", "255"]) if maybe(0.7) else None
         if state == "MASTER" and prio is None and not maybe(p_bad):
             prio = "255"
@@ -255,6 +261,8 @@ def gen_config(rng: random.Random) -> str:
             L(f"down_timer_adverts {opt(['3', '5'], ['0', '101'])}")
         if not maybe(p_bad / 2):
             L("virtual_ipaddress {")
+            if not v6 and maybe(0.2):
+                L(f"~SEQ(i,{rng.randint(150, 160)},{rng.randint(160, 165)}) 198.18.0.$i")
             for _ in range(rng.randint(1, 3)):
                 if v6:
                     L(
