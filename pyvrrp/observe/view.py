@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pyvrrp._types import IPAddress, State
-from pyvrrp.config.model import GlobalConfig, InstanceConfig, ScriptConfig
+from pyvrrp.config.model import GlobalConfig, InstanceConfig, ScriptConfig, SyncGroupConfig
 
 STATE_NAMES = {State.INIT: "INIT", State.BACKUP: "BACKUP", State.MASTER: "MASTER", State.FAULT: "FAULT"}
 
@@ -126,39 +126,53 @@ def _to_wall(t: float | None, wall_now: float, loop_now: float) -> float | None:
 
 
 def _tracker_kinds(
-    cfg: InstanceConfig, scripts: Mapping[str, ScriptConfig]
+    cfg: InstanceConfig, scripts: Mapping[str, ScriptConfig], groups: tuple[SyncGroupConfig, ...] = ()
 ) -> dict[str, tuple[str, int | None]]:
+    """name -> (kind, configured weight) for the trackers of an instance and of its sync group."""
     out: dict[str, tuple[str, int | None]] = {}
-    for ref in cfg.track_scripts:
-        sc = scripts.get(ref.name)
-        out[ref.name] = ("script", ref.weight if ref.weight is not None else (sc.weight if sc else None))
-    for ref in cfg.track_interfaces:
-        out[ref.name] = ("interface", ref.weight if ref.weight is not None else 0)
-    for ref in cfg.track_files:
-        out[ref.name] = ("file", ref.weight)
-    for ref in cfg.track_processes:
-        out[ref.name] = ("process", ref.weight)
+    owners: list[InstanceConfig | SyncGroupConfig] = [cfg, *(g for g in groups if cfg.name in g.members)]
+    for owner in owners:
+        for ref in owner.track_scripts:
+            sc = scripts.get(ref.name)
+            out.setdefault(
+                ref.name, ("script", ref.weight if ref.weight is not None else (sc.weight if sc else None))
+            )
+        for ref in owner.track_interfaces:
+            out.setdefault(ref.name, ("interface", ref.weight if ref.weight is not None else 0))
+        for ref in owner.track_files:
+            out.setdefault(ref.name, ("file", ref.weight))
+        for ref in owner.track_processes:
+            out.setdefault(ref.name, ("process", ref.weight))
     return out
 
 
-def _trackers(machine: Any, cfg: InstanceConfig, scripts: Mapping[str, ScriptConfig]) -> list[TrackerView]:
-    kinds = _tracker_kinds(cfg, scripts)
+def _trackers(
+    machine: Any,
+    cfg: InstanceConfig,
+    scripts: Mapping[str, ScriptConfig],
+    groups: tuple[SyncGroupConfig, ...] = (),
+) -> list[TrackerView]:
+    kinds = _tracker_kinds(cfg, scripts, groups)
     live: dict[str, Any] = dict(getattr(machine, "trackers", {}) or {})
     out: list[TrackerView] = []
     seen: set[str] = set()
     for key, ev in live.items():
-        # the tracking runtime may key trackers as "kind:name"
-        kind_prefix, _, bare = key.partition(":") if ":" in key else ("", "", key)
-        name = bare or key
-        kind, weight = kinds.get(name, (kind_prefix or "other", None))
+        # the tracking runtime keys trackers as "kind:name" (script:chk_nginx, interface:eth1)
+        kind_prefix, sep, bare = key.partition(":")
+        name = bare if sep else key
+        delta = int(getattr(ev, "delta", 0))
+        fault = bool(getattr(ev, "fault", False))
+        if name not in kinds and not delta and not fault:
+            continue  # no longer configured (a reload removed it) and contributing nothing
+        kind, weight = kinds.get(name, ((kind_prefix if sep else "") or "other", None))
         seen.add(name)
         out.append(
             TrackerView(
                 name=name,
                 kind=kind,
                 weight=weight,
-                delta=int(getattr(ev, "delta", 0)),
-                fault=bool(getattr(ev, "fault", False)),
+                delta=delta,
+                fault=fault,
                 reason=str(getattr(ev, "reason", "")),
                 reported=True,
             )
@@ -170,7 +184,11 @@ def _trackers(machine: Any, cfg: InstanceConfig, scripts: Mapping[str, ScriptCon
 
 
 def instance_view(
-    drv: Any, wall_now: float, loop_now: float, scripts: Mapping[str, ScriptConfig]
+    drv: Any,
+    wall_now: float,
+    loop_now: float,
+    scripts: Mapping[str, ScriptConfig],
+    groups: tuple[SyncGroupConfig, ...] = (),
 ) -> InstanceView:
     """The view of one driver (anything with ``.cfg``, ``.machine`` and optionally ``.master_since``)."""
     m = drv.machine
@@ -200,7 +218,7 @@ def instance_view(
         read_timeout=_to_wall(deadline, wall_now, loop_now),
         vips_set=bool(getattr(m, "vips_set", m.state == State.MASTER)),
         stats=dict(m.stats.as_dict()),
-        trackers=_trackers(m, cfg, scripts),
+        trackers=_trackers(m, cfg, scripts, groups),
         ifindex=_ifindex(cfg.interface),
     )
 
@@ -254,7 +272,8 @@ def snapshot(daemon: Any, wall_now: float, loop_now: float, interfaces: bool = F
     g: GlobalConfig = cfg.globals if cfg is not None else GlobalConfig()
     script_cfgs = {s.name: s for s in (cfg.scripts if cfg is not None else ())}
     drivers = list(getattr(daemon, "drivers", {}).values())
-    instances = [instance_view(d, wall_now, loop_now, script_cfgs) for d in drivers]
+    groups = tuple(cfg.sync_groups) if cfg is not None else ()
+    instances = [instance_view(d, wall_now, loop_now, script_cfgs, groups) for d in drivers]
     status: Mapping[str, bool] = getattr(daemon, "script_status", None) or {}
     running = set(getattr(daemon, "scripts_running", None) or ())
     scripts: list[ScriptView] = []

@@ -200,3 +200,32 @@ def test_real_cli_registers_status(tmp_path: Path) -> None:
     cli._register_subcommands()
     r = CliRunner().invoke(cli.app, ["status", "--control-socket", str(tmp_path / "x.sock")])
     assert r.exit_code == 1 and "no such socket" in r.output
+
+
+def test_tracker_keys_from_the_tracking_runtime() -> None:
+    """The tracking runtime keys trackers "kind:name"; a tracker a reload removed (delta 0) is not listed."""
+    from pyvrrp.observe.view import snapshot
+
+    conf = CONF.replace(
+        "  track_script {\n    chk_nginx\n  }\n",
+        "  track_script {\n    chk_nginx weight -10\n  }\n  track_interface {\n    eth1\n  }\n",
+    )
+    d = fake_daemon(conf)
+    start(
+        d,
+        100.0,
+        {
+            "VI_1": [
+                TrackerChanged("script:chk_nginx", -10, False, "chk_nginx failed (weight -10)"),
+                TrackerChanged("interface:eth1", 0, True, "interface eth1 down (weight 0)"),
+                TrackerChanged("script:chk_old", 0, False, "script:chk_old no longer tracked"),
+            ]
+        },
+    )
+    (iv,) = snapshot(d, 1000.0, 100.0).instances
+    got = {t.name: (t.kind, t.weight, t.delta, t.fault) for t in iv.trackers}
+    assert got == {"chk_nginx": ("script", -10, -10, False), "eth1": ("interface", 0, 0, True)}
+    assert iv.state.name == "FAULT"
+    doc = status.status_doc(snapshot(d, 1000.0, 100.0))
+    assert doc["instances"][0]["master"] is None
+    assert doc["instances"][0]["last_transition"]["reason"] == "interface eth1 down (weight 0)"
