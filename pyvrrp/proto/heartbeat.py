@@ -66,6 +66,7 @@ ACK_MSG_DIV = 10
 MAX_REXMIT_PER_REQ = 50
 REQNODES_INTERVAL = 1.0
 DT_EXTRA = 2.0  # hb_add_deadtime(2000) while starting / spawning clients
+RESTART_EXIT = 100  # Exit code asking the runtime to restart the node (heartbeat's cause_shutdown_restart)
 
 
 def rsc_encode(name: str | None) -> int:
@@ -358,6 +359,8 @@ class HbNode:
         self.local_takeover_time: float | None = None
         self.autofailback_at: float | None = None
         self.exit_at: float | None = None
+        self.exit_code = 0
+        self.restart_at: float | None = None
         self.shutdown_force_at: float | None = None
         self.ops: dict[int, tuple[str, tuple]] = {}
         self.next_op = 1
@@ -418,6 +421,7 @@ class HbNode:
             self.standby_running,
             self.autofailback_at,
             self.exit_at,
+            self.restart_at,
             self.shutdown_force_at,
             self.ipfail_giveup_at,
             self.ipfail_recheck_at,
@@ -648,9 +652,14 @@ class HbNode:
                 self.takeover_in_progress = False
                 self.rsc_needs_shutdown = False
                 self._giveup_resources(force=True)
+        if self.restart_at is not None and now >= self.restart_at:
+            self.restart_at = None
+            self._log("Giving up resources and restarting (cluster partition healed).", "warning")
+            self.exit_code = RESTART_EXIT
+            self._initiate_shutdown()
         if self.exit_at is not None and now >= self.exit_at:
             self.exit_at = None
-            self._out.append(Exit(0))
+            self._out.append(Exit(self.exit_code))
 
     # ------------------------------------------------------------------ membership
 
@@ -820,7 +829,12 @@ class HbNode:
                 if seq <= peer.status_seqno:
                     self.stats.hb_old_seq += 1
                     return
+                # should_drop_message: split brain healed -> heartbeat restarts itself in 2 s
                 self._log(f"Cluster node {src} returning after partition.", "crit")
+                self._log("Deadtime value may be too small.", "warning")
+                if self.restart_at is None and not self.shutdown_in_progress:
+                    self._send_cluster(self._status_msg())
+                    self.restart_at = self.now + 2.0
             peer.generation = gen
         keep = self._seq_check(peer, seq, msg)
         if keep is None:
@@ -1034,6 +1048,7 @@ class HbNode:
                     f"Late heartbeat: Node {peer.name}: interval {int(interval * 1000)} ms (> deadtime)",
                     "crit",
                 )
+                self._mark_node_dead(peer)  # as heartbeat does; the status below revives it
             elif peer.status != "dead" and interval > self.p.warntime:
                 self._log(f"Late heartbeat: Node {peer.name}: interval {int(interval * 1000)} ms", "warning")
         if st != peer.status:

@@ -459,12 +459,17 @@ class HeartbeatDaemon:
                 ok = False
             self.events.put_nowait(hp.ResourceOpDone(a.op, ok))
 
-    async def _loadavg(self) -> None:
+    async def _housekeeping(self) -> None:
+        """Every second: refresh the status file (counters); every 5 s: the ``ld`` load average."""
+        n = 0
         while True:
-            with contextlib.suppress(OSError):
-                with open("/proc/loadavg") as f:
-                    self.node.ld = f.read().strip()
-            await asyncio.sleep(5)
+            if n % 5 == 0:
+                with contextlib.suppress(OSError):
+                    with open("/proc/loadavg") as f:
+                        self.node.ld = f.read().strip()
+            self._write_status()
+            n += 1
+            await asyncio.sleep(1)
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -484,7 +489,7 @@ class HeartbeatDaemon:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, on_signal)
-        workers = [asyncio.create_task(self._op_worker()), asyncio.create_task(self._loadavg())]
+        workers = [asyncio.create_task(self._op_worker()), asyncio.create_task(self._housekeeping())]
         try:
             log.info("Configuration validated. Starting pyvrrp heartbeat mode as node %s", self.name)
             self._execute(self.node.handle(hp.Start(), time.monotonic()))
@@ -549,8 +554,14 @@ async def run_heartbeat(
     if pidfile:
         _write_file(pidfile, b"%d\n" % os.getpid())
     try:
-        daemon = HeartbeatDaemon(cfg, me, ident, state_dir, hb_lib_dir, log_detail)
-        return await daemon.run()
+        while True:
+            daemon = HeartbeatDaemon(cfg, me, ident, state_dir, hb_lib_dir, log_detail)
+            code = await daemon.run()
+            if code != hp.RESTART_EXIT:
+                return code
+            # heartbeat's cause_shutdown_restart: resources released, start again with generation+1
+            ident = load_identity(state_dir, hb_lib_dir)
+            log.warning("Restarting (generation %d).", ident.generation)
     finally:
         if pidfile:
             with contextlib.suppress(OSError):
