@@ -60,8 +60,8 @@ class GarpSender:
                 if isinstance(ip, IPv4Address):
                     self.sock.send(wire_arp.garp(self.mac, ip))
                 else:
-                    src = link_local or ip
-                    self.sock.send(wire_ndisc.unsolicited_na(self.mac, src, ip))
+                    # keepalived 2.2.7 sends the NA from the VIP itself (seen in its captures)
+                    self.sock.send(wire_ndisc.unsolicited_na(self.mac, ip, ip))
                 n += 1
             except OSError as e:
                 log.warning("%s: gratuitous ARP/NA for %s failed: %s", self.ifname, ip, e.strerror or e)

@@ -7,6 +7,7 @@ machine never share a file. Processes are started by the topology and killed by 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -90,7 +91,7 @@ class Node:
         logf.close()
         return self.proc
 
-    def signal(self, sig: int) -> None:
+    def send_signal(self, sig: int) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
 
@@ -98,19 +99,32 @@ class Node:
         """Stop the daemon (SIGTERM: graceful; SIGKILL: crash) and wait for it, bounded."""
         if self.proc is None:
             return None
-        rc = self.topo.stop(self.proc, sig, timeout)
         if self.kind == "keepalived" and sig == signal.SIGKILL:
-            # keepalived forks a VRRP child: a crash test must kill it too (it is ours: in our namespace)
-            for pid in Topology.pids_in(self.topo.ns(self.name)):
-                try:
-                    with open(f"/proc/{pid}/comm") as f:
-                        comm = f.read().strip()
-                except OSError:
-                    continue
-                if comm.startswith("keepalived"):
+            # keepalived forks a VRRP child that stops gracefully when its parent dies: a crash kills the
+            # child first (its pid file is ours, it runs in our namespace)
+            with contextlib.suppress(OSError, ValueError):
+                pid = int((self.workdir / "vrrp.pid").read_text().split()[0])
+                if pid in Topology.pids_in(self.topo.ns(self.name)):
                     os.kill(pid, signal.SIGKILL)
+        rc = self.topo.stop(self.proc, sig, timeout)
+        if self.kind == "keepalived":
+            # wait (bounded) until nothing of this daemon is left in the namespace
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and self._daemon_pids():
+                time.sleep(0.05)
         self.proc = None
         return rc
+
+    def _daemon_pids(self) -> list[int]:
+        out = []
+        for pid in Topology.pids_in(self.topo.ns(self.name)):
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    if f.read().strip().startswith("keepalived"):
+                        out.append(pid)
+            except OSError:
+                continue
+        return out
 
     def log_text(self) -> str:
         try:

@@ -233,7 +233,7 @@ class Topology:
 
     def capture(self, node: str, path: str | Path, filt: str = "", dev: str = "eth0") -> subprocess.Popen:
         """Start tcpdump in a node writing ``path`` (``-Z root`` so it can write). Stop it with :meth:`stop`."""
-        argv = ["tcpdump", "-i", dev, "-U", "-n", "-Z", "root", "-w", str(path)]
+        argv = ["tcpdump", "-i", dev, "--immediate-mode", "-U", "-n", "-Z", "root", "-w", str(path)]
         if filt:
             argv += filt.split()
         p = self.spawn(node, argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
