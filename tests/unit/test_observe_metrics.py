@@ -244,3 +244,18 @@ def test_backup_hears_master_via_machine() -> None:
     start(d, 100.0)
     advert_from(d.drivers["VI_1"], "198.18.0.162", 200, 100.2)
     assert d.drivers["VI_1"].machine.master_src == ip_address("198.18.0.162")
+
+
+def test_openmetrics_negotiation_has_no_created_series() -> None:
+    from prometheus_client.exposition import choose_encoder
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families as om_families
+
+    d = fake_daemon(CONF)
+    start(d, 100.0)
+    to_master(d.drivers["VI_1"], 100.0)
+    encoder, ctype = choose_encoder("application/openmetrics-text; version=1.0.0,text/plain;q=0.5")
+    assert ctype.startswith("application/openmetrics-text")
+    text = encoder(metrics.build_registry(d, process=False)).decode()
+    assert text.rstrip().endswith("# EOF") and "_created" not in text
+    names = {s.name for fam in om_families(text) for s in fam.samples}
+    assert {"keepalived_become_master_total", "keepalived_vrrp_state", "pyvrrp_build_info"} <= names
