@@ -183,7 +183,11 @@ class VrrpSocket:
             else:
                 if dst.is_multicast:
                     self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, ttl)
-                self.sock.sendto(payload, (str(dst), 0, 0, self.ifindex))
+                anc = []
+                if src is not None:
+                    # the interface's own link-local, never a link-local VIP the kernel might prefer
+                    anc = [(socket.IPPROTO_IPV6, IPV6_PKTINFO, src.packed + struct.pack("=I", self.ifindex))]
+                self.sock.sendmsg([payload], anc, 0, (str(dst), 0, 0, self.ifindex))
             return True
         except OSError as e:
             if e.errno not in (errno.ENETDOWN, errno.ENETUNREACH):

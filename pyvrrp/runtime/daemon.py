@@ -302,7 +302,12 @@ class Daemon:
             s.start(asyncio.get_running_loop())
             self.sockets[key] = s
         if inst.family == 6 and ifname not in self.link_local:
-            ll = await self.nl.primary_address(ifname, 6)
+            vip_set = (
+                {str(v.address.ip) for i in self.config.instances for v in (*i.vips, *i.evips)}
+                if self.config
+                else set()
+            )
+            ll = await self.nl.primary_address(ifname, 6, exclude=vip_set)
             if isinstance(ll, IPv6Address):
                 self.link_local[ifname] = ll
         # keepalived remove_residual_vips: a VIP left by a crash would make two masters
