@@ -8,10 +8,10 @@ alone), so everything that reaches a member — adverts, timers, tracker changes
 ``SyncGroup.handle``/``expire``. Reload rebuilds the groups from the new configuration, keeping each group's
 state when its name and members did not change.
 
-When the groups are installed after the members already started (tracking attaches after ``daemon.start()``),
-the group's state is taken from its members (FAULT if any member is FAULT, MASTER if all are MASTER, else
-BACKUP); with a ``pre_start_hooks`` list on the daemon the groups exist before ``Startup`` and start exactly
-as keepalived's ``vrrp_init_state`` decides.
+A group is built when its last member's driver is created, before that member's ``Startup`` (the tracking
+runtime's ``initial_trackers`` provider calls :meth:`SyncRuntime.install_group`): the members created
+earlier already started on their own, so the group takes its state from them (FAULT if any is FAULT, else
+BACKUP) and the last member starts as that state says (keepalived ``vrrp_init_state``).
 """
 
 from __future__ import annotations
@@ -47,39 +47,43 @@ class SyncRuntime:
         self._notified: set[str] = set()  # members that got at least one notify (keepalived notifies_sent)
 
     # -- install / uninstall -------------------------------------------------------------------------
-    def install(self, config: Config, started: bool = True) -> None:
-        """Build the groups of ``config`` over the current drivers and route members through them."""
+    def install(self, config: Config) -> None:
+        """Build every group of ``config`` over the current drivers (reload, or a late attach)."""
         old_states = {name: (tuple(m.name for m in g.members), g.state) for name, g in self.groups.items()}
         self.uninstall()
         for sg in config.sync_groups:
-            drivers = [self.daemon.drivers.get(n) for n in sg.members]
-            present = [d for d in drivers if d is not None]
-            if len(present) != len(sg.members):
-                missing = [n for n, d in zip(sg.members, drivers, strict=True) if d is None]
-                log.warning(
-                    "VRRP_Group(%s) member(s) %s not running - group ignored", sg.name, ", ".join(missing)
-                )
-                continue
-            if any(d.name in self.member_of for d in present):
-                log.warning("VRRP_Group(%s) shares an instance with another group - ignored", sg.name)
-                continue
-            for d in present:
-                d.machine.sync = None
-            try:
-                group = SyncGroup([d.machine for d in present], sg.name)
-            except ValueError as e:
-                log.warning("VRRP_Group(%s) %s - ignored", sg.name, e)
-                continue
             prev = old_states.get(sg.name)
-            if prev is not None and prev[0] == tuple(sg.members):
-                group.state = prev[1]
-            elif started:
-                group.state = self._state_from_members(group)
-            self.groups[sg.name] = group
-            self.cfgs[sg.name] = sg
-            for d in present:
-                self.member_of[d.name] = sg.name
-                self._patch(d)
+            self.install_group(sg, prev[1] if prev is not None and prev[0] == tuple(sg.members) else None)
+
+    def install_group(self, sg: SyncGroupConfig, state: State | None = None) -> SyncGroup | None:
+        """Build one group over its members' drivers and route the members through it. The group's state is
+        ``state``, else derived from the members already started (members still in INIT are ignored, so
+        the last member of a group being created starts as the group says)."""
+        drivers = [self.daemon.drivers.get(n) for n in sg.members]
+        present = [d for d in drivers if d is not None]
+        if len(present) != len(sg.members):
+            missing = [n for n, d in zip(sg.members, drivers, strict=True) if d is None]
+            log.warning(
+                "VRRP_Group(%s) member(s) %s not running - group ignored", sg.name, ", ".join(missing)
+            )
+            return None
+        if any(d.name in self.member_of for d in present):
+            log.warning("VRRP_Group(%s) shares an instance with another group - ignored", sg.name)
+            return None
+        for d in present:
+            d.machine.sync = None
+        try:
+            group = SyncGroup([d.machine for d in present], sg.name)
+        except ValueError as e:
+            log.warning("VRRP_Group(%s) %s - ignored", sg.name, e)
+            return None
+        group.state = state if state is not None else self._state_from_members(group)
+        self.groups[sg.name] = group
+        self.cfgs[sg.name] = sg
+        for d in present:
+            self.member_of[d.name] = sg.name
+            self._patch(d)
+        return group
 
     def uninstall(self) -> None:
         for name in list(self.member_of):
@@ -93,9 +97,9 @@ class SyncRuntime:
 
     @staticmethod
     def _state_from_members(group: SyncGroup) -> State:
-        states = [m.state for m in group.members]
-        if State.INIT in states:
-            return State.INIT
+        states = [m.state for m in group.members if m.state is not State.INIT]
+        if not states:
+            return State.INIT  # nobody started: the first Startup decides (vrrp_init_state)
         if State.FAULT in states:
             return State.FAULT
         if all(s is State.MASTER for s in states):

@@ -3,16 +3,18 @@ the instance interface and every VIP ``dev``), ``track_file`` and ``vrrp_track_p
 :class:`~pyvrrp.proto.events.TrackerChanged` events, runs the notify scripts/FIFOs on every transition, and
 wires the sync groups (:mod:`pyvrrp.runtime.sync`).
 
-Entry points (called by :mod:`pyvrrp.runtime.main`)::
+Entry point (called by :mod:`pyvrrp.runtime.main` after ``daemon.prepare()``, before the instances start)::
 
-    prepare(daemon)        optional, before daemon.start(): when the daemon has ``pre_start_hooks`` the
-                           initial tracker states and the sync groups are in place before ``Startup``
-                           (keepalived ``initialise_tracking_priorities``: a weight-0 script holds FAULT
-                           until its first result, a down interface starts the instance in FAULT).
-    await attach(daemon)   after daemon.start(): start every probe; registers transition/rx_lower/link/
-                           reload/stop hooks. Without ``prepare`` the instances already ran ``Startup``:
-                           their current state is notified once (keepalived notifies the first BACKUP)
-                           and the initial tracker states are pushed now.
+    await attach(daemon)   builds the probes from daemon.config, queries the link states, registers the
+                           transition / rx_lower / link / reload / stop hooks and an ``initial_trackers``
+                           provider: each instance starts with its trackers' state (keepalived
+                           ``initialise_tracking_priorities``: a weight-0 script holds FAULT until its first
+                           result, a down interface starts the instance in FAULT), and the sync groups are
+                           wired when their last member is created, before its ``Startup``. Then the probes
+                           start (the first script runs at once).
+
+If ``attach`` is called after the instances already started (an older daemon), their current state is
+notified once and the trackers are pushed as ordinary changes.
 
 Every tracker reaches an instance under a ``kind:name`` key (``script:chk_nginx``, ``interface:eth0``,
 ``file:tf``, ``process:nginx``) with keepalived's arithmetic (:mod:`pyvrrp.track.policy`). Interfaces are
@@ -218,7 +220,7 @@ class Tracking:
     def change_for(self, b: Binding) -> TrackerChanged:
         if b.kind == "script":
             sc = self.scripts.get(b.target)
-            ok = sc.ok if sc is not None else False
+            ok = sc.ok if sc is not None else None  # not built yet (a reload in progress): no result
             delta, fault = policy.contribution(b.weight, b.reverse, ok)
             reason = policy.describe(b.target, ok, b.weight, b.reverse)
         elif b.kind == "interface":
@@ -339,7 +341,7 @@ class Tracking:
         self._rebind()
         self.links.forget(self.interface_names())
         await self.links.prime(self.daemon.nl, self.interface_names())
-        self.sync.install(new, started=True)
+        self.sync.install(new)
         for name in list(self.pushed):
             if name not in self.daemon.drivers:
                 del self.pushed[name]
@@ -368,6 +370,7 @@ class Tracking:
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def _start_probes(self) -> None:
+        self.links.start_watch()
         for sc in self.scripts.values():
             sc.start()
         for ft in self.files.values():
@@ -376,6 +379,7 @@ class Tracking:
             self.procs.start()
 
     async def _stop_probes(self) -> None:
+        await self.links.stop_watch()
         await asyncio.gather(*(sc.stop() for sc in self.scripts.values()), return_exceptions=True)
         await asyncio.gather(*(ft.stop() for ft in self.files.values()), return_exceptions=True)
         if self.procs is not None:
@@ -392,20 +396,28 @@ class Tracking:
         d.reload_hooks.append(self.on_reload)
         d.stop_hooks.append(self.on_stop)
 
-    async def pre_start(self, drivers: list[InstanceDriver]) -> None:
-        """Before ``Startup``: initial tracker states straight into the machines, sync groups built."""
-        await self.links.prime(self.daemon.nl, self.interface_names())
-        self.register_hooks()
-        for d in drivers:
-            self.push(d.name, direct=True)
-        self.sync.install(self.config, started=False)
+    def initial_for(self, inst: InstanceConfig) -> list[TrackerChanged]:
+        """``daemon.initial_trackers`` provider: the trackers an instance starts with (before ``Startup``)."""
+        config = self.daemon.config or self.config
+        group = next((g for g in config.sync_groups if inst.name in g.members), None)
+        binds = bindings_for(inst, config, group)
+        self.bindings[inst.name] = binds
+        changes = [self.change_for(b) for b in binds.values()]
+        self.pushed[inst.name] = {c.name: c for c in changes}
+        if group is not None and all(m in self.daemon.drivers for m in group.members):
+            # the last member is being created: wire the group before its Startup
+            self.sync.install_group(group)
+        return changes
 
     async def start(self) -> None:
-        """After ``daemon.start()``."""
+        """Prime the link states, register the hooks, start the probes (see the module docstring)."""
         await self.links.prime(self.daemon.nl, self.interface_names())
-        late = not self.hooks_registered
+        late = bool(self.daemon.drivers)
         self.register_hooks()
-        if late:
+        providers = getattr(self.daemon, "initial_trackers", None)
+        if providers is not None and not late:
+            providers.append(self.initial_for)
+        else:
             # the first transition (INIT -> BACKUP/FAULT/MASTER) happened before our hook existed
             for drv in list(self.daemon.drivers.values()):
                 st = drv.machine.state
@@ -413,9 +425,9 @@ class Tracking:
                     self.on_transition(
                         drv, Transition(State.INIT, st, drv.machine.effective_priority, "init")
                     )
-            self.sync.install(self.config, started=True)
-        for inst in self.config.instances:
-            self.push(inst.name)
+            self.sync.install(self.config)
+            for inst in self.config.instances:
+                self.push(inst.name)
         if self.scripts and not self.config.globals.enable_script_security:
             log.warning("SECURITY VIOLATION - scripts are being executed but script_security not enabled.")
         self._start_probes()
@@ -430,22 +442,9 @@ def _tracking(daemon: Daemon) -> Tracking:
     return t
 
 
-def prepare(daemon: Daemon) -> None:
-    """Before ``daemon.start()``: hook into ``daemon.pre_start_hooks`` when the daemon offers it."""
-    hooks = getattr(daemon, "pre_start_hooks", None)
-    if hooks is None:
-        return
-
-    async def pre_start(drivers: list[InstanceDriver]) -> None:
-        await _tracking(daemon).pre_start(list(drivers))
-
-    hooks.append(pre_start)
-
-
 async def attach(daemon: Daemon) -> None:
-    """After ``daemon.start()``: start the probes and the notifies (see the module docstring)."""
-    t = _tracking(daemon)
-    await t.start()
+    """Called by runtime/main.py after ``daemon.prepare()`` (see the module docstring)."""
+    await _tracking(daemon).start()
 
 
 def record_duration(daemon: Daemon, sc: VrrpScript, res: RunResult, seconds: float) -> None:
