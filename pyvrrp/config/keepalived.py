@@ -81,6 +81,7 @@ class InstB:
     notify_priority_changes: bool = False
     use_vmac: bool = False
     kw_where: dict[str, Where] = field(default_factory=dict)
+    flags: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -631,8 +632,11 @@ class Parser:
             v = read_uint(vec[1], 0, 2**31)
             if v is None:
                 self.err(f"{s} '{vec[1]}' invalid")
-            else:
-                g[s] = v
+                return
+            if v == 0 and s != "vrrp_garp_lower_prio_repeat":
+                self.err(f"{s} must be greater than 0, setting to 1")
+                v = 1
+            g[s] = v
         elif s == "vrrp_down_timer_adverts":
             if not self.need(vec):
                 return
@@ -644,7 +648,7 @@ class Parser:
         elif s in ("vrrp_garp_interval", "vrrp_gna_interval", "vrrp_startup_delay"):
             if not self.need(vec):
                 return
-            lo, hi = (1, 2**32 - 1) if s != "vrrp_startup_delay" else (0, 1000 * 10**6)
+            lo, hi = (1, 2**32 - 1) if s != "vrrp_startup_delay" else (1000, 2**32 - 1)
             ok, v, msgs = read_decimal_range(vec[1], lo, hi)
             for m in msgs:
                 self.err(m)
@@ -655,32 +659,98 @@ class Parser:
         elif s in ("vrrp_notify_fifo", "notify_fifo"):
             if self.need(vec):
                 g[s] = vec[1]
-        elif s in ("vrrp_notify_fifo_script", "notify_fifo_script", "startup_script", "shutdown_script"):
-            if self.need(vec):
-                n = self.notify_script(vec, line)
-                if n is not None:
-                    lst = self.st.startup_scripts if "script_" not in s[-7:] and "fifo" not in s else None
-                    (lst if lst is not None else self.st.fifo_scripts).append((n, self.where(line)))
+        elif kind == "bare":
+            g[s] = True
         elif kind == "flag":
             val = True
             if len(vec) > 1:
                 tf = true_false(vec[1])
                 if tf is None:
-                    self.err(f"Invalid value '{vec[1]}' for global {s} - ignoring")
+                    self.err(f"Invalid value '{vec[1]}' for global {s} specified")
                     return
                 val = tf
             g[s] = val
-        elif kind in ("int",):
-            if self.need(vec) and read_int(vec[1], -(2**31), 2**31) is None:
-                self.err(f"Invalid {s} '{vec[1]}'")
-        elif kind == "str":
-            if self.need(vec):
-                g[s] = vec[1]
-        elif kind == "timer":
-            if self.need(vec):
-                v, e = read_decimal(vec[1])
-                if v is None or e:
-                    self.err(e or f"Invalid {s}")
+        else:
+            self.generic_value(s, kind, vec, line)
+
+    def generic_value(self, s: str, kind: str, vec: list[str], line: Line) -> None:
+        """Check a global keyword pyvrrp does not act on, as its keepalived handler would."""
+        g = self.st.globals
+        name, _, rng = kind.partition(":")
+        args = vec[1:]
+        if name in ("any", "str?"):
+            return
+        if name == "unsupported":
+            self.err(
+                f"{s} not supported, using nftables instead. Please replace 'vrrp_iptables and "
+                "'vrrp_ipsets' with 'nftables' config option"
+                if s == "vrrp_iptables"
+                else f"{s} is not supported"
+            )
+            return
+        if name.endswith("?") and not args:
+            return
+        if not args:
+            self.err(f"{s} missing - ignoring")
+            return
+        if s == "vrrp_vmac_garp_intvl":
+            self.err('Keyword "vrrp_vmac_garp_intvl" is deprecated - please use "vrrp_garp_extra_if"')
+        if name in ("str", "req"):
+            g[s] = args[0]
+            return
+        if name == "umask":
+            a = args[0]
+            if a[:1].isdigit():
+                if not a.isdigit():
+                    self.err(f"invalid umask value {a}")
+            else:
+                for bit in a.split("|"):
+                    if bit not in {f"I{p}{w}" for p in "RWX" for w in ("USR", "GRP", "OTH")}:
+                        self.err(f"Unknown umask bit {bit}")
+                        break
+            return
+        if name == "rxbufs":
+            for a in args:
+                if a not in ("MTU", "ADVERT", "SIZE") and read_uint(a, 0, 2**32 - 1) is None:
+                    self.err(f"Invalid vrrp_rx_bufs_policy {a}")
+                    break
+            return
+        if name == "lvstimeouts":
+            if args[0] not in ("tcp", "tcpfin", "udp"):
+                self.err("lvs_timeouts requires at least one option")
+            return
+        if name == "smtpserver":
+            a = args[0]
+            try:
+                ip_address(a)
+            except ValueError:
+                if not (a.isdigit() or ("." in a and not a.startswith("-"))):
+                    self.err(f"Invalid smtp server {a} 25")
+            return
+        if name == "script":
+            n = self.notify_script(vec, line)
+            if n is not None:
+                self.st.fifo_scripts.append(
+                    (n, self.where(line))
+                ) if "fifo" in s else self.st.startup_scripts.append((n, self.where(line)))
+            return
+        if name.startswith("choice"):
+            if args[0] not in rng.split(","):
+                self.err(f"Unknown {s} option '{args[0]}'")
+            return
+        if name == "uintlist":
+            for a in args:
+                if read_uint(a, 0, 4095) is None:
+                    self.err(f"Invalid {s} cpu id '{a}'")
+                    return
+            return
+        if name in ("uint", "int", "int?"):
+            lo_s, _, hi_s = rng.partition(":")
+            lo, hi = int(lo_s), int(hi_s)
+            reader = read_uint if name == "uint" else read_int
+            if reader(args[0], lo, hi) is None:
+                self.err(f"{s} '{args[0]}' must be in [{lo}, {hi}] - ignoring")
+            return
 
     # vrrp_instance -------------------------------------------------------------------------------
     def instance_kw(self, inst: InstB | None, s: str, vec: list[str], line: Line, level: int) -> None:
@@ -931,8 +1001,11 @@ class Parser:
             v = read_uint(vec[1], 0, 2**31)
             if v is None:
                 self.err(f"({n}) {s} '{vec[1]}' invalid - ignoring")
-            else:
-                inst.garp[s] = v
+                return
+            if v == 0 and s != "garp_lower_prio_repeat":
+                self.err(f"({n}): {s} must be greater than 0, setting to 1")
+                v = 1
+            inst.garp[s] = v
         elif s in ("lower_prio_no_advert", "higher_prio_send_advert"):
             val = True
             if len(vec) >= 2:
@@ -957,12 +1030,33 @@ class Parser:
                 f"({n}) 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block"
             )
         elif s == "debug":
-            if len(vec) > 1 and read_uint(vec[1], 0, 4) is None:
+            if self.need(vec) and read_uint(vec[1], 0, 4) is None:
                 self.err(f"({n}) Debug value '{vec[1]}' not valid; must be between 0-4")
         elif s in ("use_vmac", "use_ipvlan"):
             inst.use_vmac = True
-        elif s == "vmac_garp_intvl":
-            self.diag("warning", f"({n}) vmac_garp_intvl is deprecated - use garp_extra_if")
+            inst.flags.add(s)
+        elif s == "vmac_xmit_base":
+            inst.flags.add(s)
+        elif s in ("vmac_garp_intvl", "garp_extra_if"):
+            if s == "vmac_garp_intvl":
+                self.err('Keyword "vmac_garp_intvl" is deprecated - please use "garp_extra_if"')
+            if len(vec) < 2:
+                self.err(f"({n}): {s} specified without time - ignoring")
+            elif read_uint(vec[1], 0, 86400) is None:
+                self.err(f"({n}): {s} '{vec[1]}' invalid - ignoring")
+        elif s == "kernel_rx_buf_size":
+            if len(vec) < 2 or read_uint(vec[1], 0, 2**64 - 1) is None:
+                self.err(f"({n}) invalid kernel_rx_buf_size specified")
+        elif s == "smtp_alert":
+            if len(vec) >= 2 and true_false(vec[1]) is None:
+                self.err(f"Invalid vrrp_instance smtp_alert parameter {vec[1]}")
+        elif s == "vrf":
+            if not self.need(vec):
+                return
+            if inst.interface is not None:
+                self.err(f"({n}) Cannot specify VRF interface and interface - ignoring")
+            else:
+                inst.flags.add("vrf")
         # remaining accepted keywords (use_vmac_addr, vmac_xmit_base, vrf, track_src_ip,
         # promote_secondaries, smtp_alert, garp_extra_if, kernel_rx_buf_size) carry no value we model
 

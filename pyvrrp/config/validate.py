@@ -162,6 +162,19 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
                 level="fatal",
             )
 
+    # main.c: start/shutdown scripts are checked by the parent, whatever the VRRP part says
+    path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    if not _g(st, "enable_script_security", False) and any(
+        _find_exec(nt.argv[0], path) for nt, _w in st.startup_scripts
+    ):
+        d.append(
+            Diagnostic(
+                "script_security",
+                Where(st.source, 0),
+                "SECURITY VIOLATION - start/shutdown scripts are being executed but script_security not enabled.",
+            )
+        )
+
     # vrrp_complete_init: once a check fails keepalived stops; later problems are not reported
     muted = [missing_if]
     real_err = err
@@ -316,6 +329,16 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
                 err(w, f"({n}) Non link-local address required if interface omitted", stops=True)
                 continue
         peers = tuple(b.unicast_peers)
+        if b.unicast_ttl is not None and not (b.unicast_configured and b.unicast_peers):
+            err(at("unicast_ttl"), f"({n}): Cannot use unicast_ttl without unicast peers - resetting")
+            b.unicast_ttl = None
+        if "use_ipvlan" in b.flags and family == 4 and b.unicast_src_ip is None:
+            err(
+                at("use_ipvlan"),
+                f"({n}) IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state",
+            )
+        if "vmac_xmit_base" in b.flags and not ({"use_vmac", "use_ipvlan"} & b.flags):
+            err(at("vmac_xmit_base"), f"({n}) vmac_xmit_base is only valid with a vmac")
         if b.unicast_configured and not b.unicast_peers:
             if b.unicast_fault_no_peer:
                 err(w, f"({n}) Cannot use unicast without any peers - going to fault state", level="warning")
