@@ -31,6 +31,7 @@ class Node:
     workdir: Path
     proc: subprocess.Popen | None = None
     extra_args: list[str] = field(default_factory=list)
+    metrics_listen: str | None = None  # pyvrrp: serve /metrics on ADDR:PORT (default: --no-metrics)
 
     @property
     def conf(self) -> Path:
@@ -70,7 +71,7 @@ class Node:
             "-G",
             "-i",
             self.name,
-            "--no-metrics",
+            *(["--metrics-listen", self.metrics_listen] if self.metrics_listen else ["--no-metrics"]),
             "--control-socket",
             str(self.workdir / "control.sock"),
             *self.extra_args,
@@ -145,11 +146,16 @@ class Cluster:
         self.nodes: dict[str, Node] = {}
 
     def node(
-        self, name: str, kind: str = "pyvrrp", conf: str | None = None, extra_args: list[str] | None = None
+        self,
+        name: str,
+        kind: str = "pyvrrp",
+        conf: str | None = None,
+        extra_args: list[str] | None = None,
+        metrics_listen: str | None = None,
     ) -> Node:
         wd = self.base / name
         wd.mkdir(parents=True, exist_ok=True)
-        n = Node(self.topo, name, kind, wd, extra_args=list(extra_args or []))
+        n = Node(self.topo, name, kind, wd, extra_args=list(extra_args or []), metrics_listen=metrics_listen)
         if conf is not None:
             n.write_conf(conf)
         self.nodes[name] = n

@@ -1,4 +1,4 @@
-"""keepalived's dump signals on the running daemon, and systemd reload notification.
+"""keepalived's dump signals on the running daemon.
 
 As keepalived 2.2.7 (``vrrp_daemon.c vrrp_signal_init``; ``pyvrrp --signum=NAME`` prints the numbers):
 
@@ -11,8 +11,7 @@ As keepalived 2.2.7 (``vrrp_daemon.c vrrp_signal_init``; ``pyvrrp --signum=NAME`
 written whole to a temporary name and renamed, mode 0600 (keepalived's umask 0177: the data file holds
 passwords). Log rotation needs no signal: the log file handler reopens a rotated file by itself.
 
-SIGHUP reload: systemd (``Type=notify``) is told ``RELOADING=1`` when a reload starts and ``READY=1`` when it
-ends, unless the daemon already does it itself (``daemon.notifies_reload``).
+systemd's RELOADING=1/READY=1 around a SIGHUP reload are sent by the daemon itself (``Daemon.reload``).
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import time
 from typing import Any
 
@@ -106,38 +104,6 @@ def _on_signal(daemon: Any, what: str) -> None:
 # --------------------------------------------------------------------------- systemd reload notification
 
 
-def sd_notify(message: str) -> bool:
-    """Send one datagram to ``$NOTIFY_SOCKET`` (stdlib only; abstract sockets start with ``@``)."""
-    path = os.environ.get("NOTIFY_SOCKET")
-    if not path:
-        return False
-    if path.startswith("@"):
-        path = "\0" + path[1:]
-    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
-        s.connect(path)
-        s.sendall(message.encode())
-        return True
-    return False
-
-
-def install_reload_notify(daemon: Any) -> None:
-    """Wrap ``daemon.reload`` with RELOADING=1 (+ MONOTONIC_USEC, as systemd 253+ asks) and READY=1."""
-    if getattr(daemon, "notifies_reload", False) or not hasattr(daemon, "reload"):
-        return
-    inner = daemon.reload
-
-    async def reload() -> None:
-        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
-        sd_notify(f"RELOADING=1\nMONOTONIC_USEC={usec}")
-        try:
-            await inner()
-        finally:
-            sd_notify("READY=1")
-
-    daemon.reload = reload
-    daemon.notifies_reload = True
-
-
 async def attach(daemon: Any) -> None:
     loop = asyncio.get_running_loop()
     for signum, what in (
@@ -147,4 +113,3 @@ async def attach(daemon: Any) -> None:
         (sig_stats_clear(), "stats-clear"),
     ):
         loop.add_signal_handler(signum, _on_signal, daemon, what)
-    install_reload_notify(daemon)

@@ -341,29 +341,14 @@ class MetricsServer:
 
 
 def _tap_packets(daemon: Any, seen: MasterSeen) -> None:
-    """Record who advertises each of our VRIDs, on the packet path, without changing it."""
+    """Record who advertises each of our VRIDs, through the daemon's advert hook (observation only)."""
 
-    def wrap(orig: Any) -> Any:
-        def on_packet(rcv: Any) -> None:
-            try:
-                p = rcv.payload
-                if len(p) >= 8:
-                    vrid, prio = p[1], p[2]
-                    drv = getattr(daemon, "by_vrid", {}).get((rcv.ifname, rcv.family, vrid))
-                    if prio > 0 and drv is not None and rcv.src != getattr(drv.machine, "src_ip", None):
-                        interval = float(getattr(drv.machine, "master_adver_int", 1.0))
-                        seen.saw(vrid, str(rcv.src), prio, interval, time.monotonic())
-            except Exception:  # noqa: BLE001 - observation only
-                pass
-            orig(rcv)
+    def on_advert(rcv: Any, adv: Any, drv: Any) -> None:
+        if adv.priority > 0 and drv is not None and rcv.src != getattr(drv.machine, "src_ip", None):
+            interval = float(getattr(drv.machine, "master_adver_int", 1.0))
+            seen.saw(adv.vrid, str(rcv.src), adv.priority, interval, time.monotonic())
 
-        return on_packet
-
-    if hasattr(daemon, "on_packet"):
-        daemon.on_packet = wrap(daemon.on_packet)
-        for sock in getattr(daemon, "sockets", {}).values():
-            if hasattr(sock, "on_packet"):
-                sock.on_packet = daemon.on_packet
+    daemon.advert_hooks.append(on_advert)
 
 
 async def attach(daemon: Any) -> None:

@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
@@ -34,6 +35,7 @@ from pyvrrp.proto.actions import (
 )
 from pyvrrp.proto.events import AdvertReceived, PacketError, Shutdown, Startup, TrackerChanged, VipDeleted
 from pyvrrp.proto.vrrp import VrrpInstance
+from pyvrrp.runtime.process import sd_notify
 from pyvrrp.wire import vrrp as wire_vrrp
 
 log = logging.getLogger("pyvrrp.vrrp")
@@ -215,6 +217,11 @@ class Daemon:
         # HOOKS for plugins (runtime/tracking.py, observe/*): attach() runs after prepare(), before instances start.
         # initial_trackers: called per instance before its Startup; returns the TrackerChanged events it starts with.
         self.initial_trackers: list[Callable[[InstanceConfig], list[TrackerChanged]]] = []
+        # advert_hooks: every decoded advert (with its instance driver, or None for an unknown VRID), e.g. for
+        # the metrics' "masters seen" (split-brain evidence). Observers only.
+        self.advert_hooks: list[
+            Callable[[Received, wire_vrrp.Advertisement, InstanceDriver | None], None]
+        ] = []
         self.stop_hooks: list[Callable[[], Awaitable[None]]] = []
         self.unknown_vrid = 0
         self.global_errors: dict[str, int] = {}
@@ -230,8 +237,6 @@ class Daemon:
 
     @staticmethod
     def wallclock() -> float:
-        import time
-
         return time.time()
 
     # -- start / stop ------------------------------------------------------------------------
@@ -364,6 +369,15 @@ class Daemon:
 
     # -- reload ------------------------------------------------------------------------------
     async def reload(self) -> None:
+        """SIGHUP: systemd hears RELOADING=1 then READY=1 (also when the new file is rejected)."""
+        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        sd_notify(f"RELOADING=1\nMONOTONIC_USEC={usec}")
+        try:
+            await self._reload()
+        finally:
+            sd_notify("READY=1")
+
+    async def _reload(self) -> None:
         log.info("Reloading")
         try:
             new = self.load()
@@ -444,6 +458,11 @@ class Daemon:
             self.on_decode_error(e, rcv)
             return
         drv = self.by_vrid.get((rcv.ifname, rcv.family, adv.vrid))
+        for hook in self.advert_hooks:
+            try:
+                hook(rcv, adv, drv)
+            except Exception:  # observers never break the packet path
+                log.exception("advert hook failed")
         if drv is None:
             self.unknown_vrid += 1
             if self.config and self.config.globals.log_unknown_vrids:

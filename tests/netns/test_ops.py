@@ -33,15 +33,6 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "keepalived" / "dumps"
 SCRAPE = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
 
 
-class OpsNode(Node):
-    """A pyvrrp node serving /metrics on its own address (Node.argv passes --no-metrics, which would win)."""
-
-    metrics_listen: str = ""
-
-    def argv(self) -> list[str]:
-        return [a for a in super().argv() if a != "--no-metrics"] + ["--metrics-listen", self.metrics_listen]
-
-
 class Notify:
     """A systemd NOTIFY_SOCKET stand-in: a unix datagram socket collecting messages."""
 
@@ -72,17 +63,12 @@ class Ops:
         self.topo = cluster.topo
         self.notify: dict[str, Notify] = {}
 
-    def node(self, name: str) -> OpsNode:
-        return self.c.nodes[name]  # type: ignore[return-value]
+    def node(self, name: str) -> Node:
+        return self.c.nodes[name]
 
-    def add(self, name: str, addr: str, priority: int) -> OpsNode:
-        wd = self.c.base / name
-        wd.mkdir(parents=True, exist_ok=True)
-        n = OpsNode(self.topo, name, "pyvrrp", wd)
-        n.metrics_listen = f"{addr}:9165"
-        n.write_conf(vrrp_conf(priority=priority))
-        self.c.nodes[name] = n
-        self.notify[name] = Notify(wd / "notify.sock")
+    def add(self, name: str, addr: str, priority: int) -> Node:
+        n = self.c.node(name, "pyvrrp", conf=vrrp_conf(priority=priority), metrics_listen=f"{addr}:9165")
+        self.notify[name] = Notify(n.workdir / "notify.sock")
         n.start(env={"NOTIFY_SOCKET": self.notify[name].path})
         return n
 

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import stat
 from pathlib import Path
 
@@ -96,28 +95,3 @@ def test_json_needs_an_instance(tmp_path: Path) -> None:
     assert not (tmp_path / "keepalived.json").exists()
     with pytest.raises(ValueError, match="unknown dump"):
         dump_signals.write_dump(d, "bogus", str(tmp_path))
-
-
-def test_reload_sends_reloading_then_ready(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    sock_path = str(tmp_path / "notify")
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    listener.bind(sock_path)
-    listener.settimeout(2)
-    monkeypatch.setenv("NOTIFY_SOCKET", sock_path)
-    calls: list[str] = []
-
-    class D:
-        async def reload(self) -> None:
-            calls.append("reload")
-            raise RuntimeError("parser bug")  # READY=1 must still follow
-
-    d = D()
-    dump_signals.install_reload_notify(d)
-    dump_signals.install_reload_notify(d)  # idempotent
-    with pytest.raises(RuntimeError):
-        asyncio.run(d.reload())
-    msgs = [listener.recv(4096).decode(), listener.recv(4096).decode()]
-    listener.close()
-    assert calls == ["reload"]
-    assert msgs[0].startswith("RELOADING=1\nMONOTONIC_USEC=") and int(msgs[0].split("=")[-1]) > 0
-    assert msgs[1] == "READY=1"
