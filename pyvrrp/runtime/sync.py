@@ -77,12 +77,19 @@ class SyncRuntime:
         except ValueError as e:
             log.warning("VRRP_Group(%s) %s - ignored", sg.name, e)
             return None
+        derived = state is None
         group.state = state if state is not None else self._state_from_members(group)
         self.groups[sg.name] = group
         self.cfgs[sg.name] = sg
         for d in present:
             self.member_of[d.name] = sg.name
             self._patch(d)
+        if derived and group.state is not State.INIT and self.on_group_state is not None:
+            # the group's initial state (keepalived notifies it at start, without a "Syncing" line)
+            try:
+                self.on_group_state(sg, group.state)
+            except Exception:
+                log.exception("VRRP_Group(%s) notify failed", sg.name)
         return group
 
     def uninstall(self) -> None:

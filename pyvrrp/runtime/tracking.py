@@ -333,11 +333,14 @@ class Tracking:
 
     async def reload(self, new: Config) -> None:
         carry = {name: sc.counter for name, sc in self.scripts.items()}
+        last_status = {name: sc.last_status for name, sc in self.scripts.items()}
         await self._stop_probes()
         self.config = new
         self.notifier.reconfigure(new)
         self.scripts, self.files, self.procs = {}, {}, None
         self._build_probes(new, carry)
+        for name, sc in self.scripts.items():
+            sc.last_status = last_status.get(name)  # keepalived: nvscript->last_status = vscript->last_status
         self._rebind()
         self.links.forget(self.interface_names())
         await self.links.prime(self.daemon.nl, self.interface_names())

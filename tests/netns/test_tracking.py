@@ -341,12 +341,16 @@ def test_sync_group_fails_over_as_one() -> None:
     with lab(links=2) as c:
         for node, addr in (("master", "198.18.0.181/32"), ("slave", "198.18.0.182/32")):
             c.topo.run(node, ["ip", "addr", "add", addr, "dev", "eth1"], check=True)
+        fifo = c.base / "slave.fifo"
+        os.mkfifo(fifo, 0o644)
+        rd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
         for node, prio, state in (("master", MASTER_PRIO, "MASTER"), ("slave", SLAVE_PRIO, "BACKUP")):
             text = conf(
                 instance("VI_1", prio, state),
                 instance("VI_2", prio, state, iface="eth1", vrid=52, vips=(f"{VIP2}/24 dev eth1",)),
                 "vrrp_sync_group G1 {\n    group {\n        VI_1\n        VI_2\n    }\n}\n",
                 router_id=node,
+                globals_extra=f'    vrrp_notify_fifo "{fifo}"\n' if node == "slave" else "",
             )
             c.node(node, conf=text)
         for n in c.nodes.values():
@@ -368,6 +372,18 @@ def test_sync_group_fails_over_as_one() -> None:
         t_back = owner_within(c, VIP, "master", mdi(SLAVE_PRIO) + mdi(MASTER_PRIO) + MARGIN)
         assert wait(lambda: owners_eth1(c) == ["master"], 2), dump_logs(c)
         print(f"TIMING story=sync-group failover={t:.2f}s failback={t_back:.2f}s")
+        lines: list[str] = []
+        with contextlib.suppress(BlockingIOError):
+            lines = os.read(rd, 65536).decode().splitlines()
+        os.close(rd)
+        # the slave's group went BACKUP -> MASTER -> BACKUP with its members (group priority is always 0)
+        want = ['GROUP "G1" BACKUP 0', 'GROUP "G1" MASTER 0', 'GROUP "G1" BACKUP 0']
+        assert [x for x in lines if x.startswith("GROUP")] == want, lines
+        for name in ("VI_1", "VI_2"):
+            mine = [x for x in lines if x.startswith(f'INSTANCE "{name}"')]
+            assert mine == [f'INSTANCE "{name}" {s} {SLAVE_PRIO}' for s in ("BACKUP", "MASTER", "BACKUP")], (
+                lines
+            )
         for n in c.nodes.values():
             assert "Traceback" not in n.log_text()
 
