@@ -54,6 +54,8 @@ Deliberate differences from keepalived 2.2.7 (each one harmless on the wire):
   received in FAULT/INIT). AH authentication (auth_type 2) is matched by type only, not verified.
 * Startup does not emit ``RemoveVips`` for leftover addresses (keepalived's ``remove_residual_vips``/
   "removing VIPs." at init): the runtime does that before ``Startup``.
+* "wrong version" (a v2/v3 mix on one VRID) is logged once per source address (at most
+  ``VERSION_WARN_PEERS`` sources); ``version_err`` still counts every packet. keepalived logs each packet.
 * ``TimerKind.PREEMPT`` is never armed: as in keepalived, preempt_delay only changes which adverts are
   accepted (``preempt_time``); the takeover happens when MASTER_DOWN expires.
 """
@@ -90,6 +92,7 @@ from pyvrrp.proto.events import (
 from pyvrrp.wire.vrrp import ADVERTISEMENT, AUTH_AH, AUTH_NONE, AUTH_PASS, Advertisement
 
 VRRP_IP_TTL = 255  # RFC 3768 §7.1 / RFC 5798 §7.1
+VERSION_WARN_PEERS = 64  # sources remembered for the once-per-peer "wrong version" log (bounded)
 _MAX_EXPIRE_ROUNDS = 64  # expire() safety bound; every fired timer re-arms strictly later
 _EXPIRE_SLACK = (
     1e-6  # expire() fires timers due within 1 µs (keepalived's resolution; event loops wake early)
@@ -175,6 +178,7 @@ class VrrpInstance:
         self._garp_pending: list[tuple[float, int]] = []  # (deadline, repeat): delayed GARP bursts
         self._garp_refresh_at: float | None = None
         self._last_master_saddr: IPAddress | None = None  # keepalived's master_saddr (skip_check_adv_addr)
+        self._version_warned: set[IPAddress] = set()  # sources already logged for a version mismatch
         self.sync: SyncHooks | None = None  # set by proto.sync.SyncGroup
         self._apply_config(cfg)
         self.wantstate: State = self._configured_want
@@ -507,9 +511,12 @@ class VrrpInstance:
             acts.append(Log(f"invalid TTL/HL. Received {ev.ttl} and expect {VRRP_IP_TTL}"))
             st.ip_ttl_err += 1
             return False
-        # MUST verify the VRRP version.
+        # MUST verify the VRRP version. A v2/v3 mix on one VRID is a misconfigured peer that sends
+        # every interval: counted each time, logged once per source (keepalived logs every packet).
         if adv.version != self.version:
-            acts.append(Log(f"wrong version. Received {adv.version} and expect {self.version}"))
+            if ev.src not in self._version_warned and len(self._version_warned) < VERSION_WARN_PEERS:
+                self._version_warned.add(ev.src)
+                acts.append(Log(f"wrong version. Received {adv.version} and expect {self.version}"))
             st.version_err += 1
             return False
         if self.version == 2:
