@@ -276,3 +276,29 @@ class TestSecurity:
         assert (out / "uid").read_text().strip() == str(nobody.pw_uid)
         assert (out / "groups").read_text().split() == [str(nobody.pw_gid)]  # setgroups(1, &gid)
         assert (out / "uid").stat().st_uid == nobody.pw_uid  # written by nobody
+
+
+def test_hung_script_never_blocks_the_loop(tmp_path: Path) -> None:
+    """A script that ignores SIGTERM and never exits is killed at timeout (+2 s for the SIGKILL) while the
+    event loop keeps ticking: an advert timer would never be delayed."""
+    s = script(tmp_path / "hung", "trap '' TERM\nwhile :; do sleep 1; done")
+    gaps: list[float] = []
+
+    async def main() -> VrrpScript:
+        loop = asyncio.get_running_loop()
+        v = VrrpScript(cfg((str(s),), interval=1, timeout=0.5), GlobalConfig(), lambda _s, _ok: None)
+        v.start()
+        last = loop.time()
+        end = last + 3.5
+        while loop.time() < end:
+            await asyncio.sleep(0.02)
+            now = loop.time()
+            gaps.append(now - last)
+            last = now
+        await v.stop()
+        return v
+
+    v = run(main())
+    assert v.last_result is not None and v.last_result.kind == "timed_out"
+    assert v.ok is False
+    assert max(gaps) < 0.5  # 20 ms ticks; generous bound for a loaded CI machine
