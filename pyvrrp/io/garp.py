@@ -10,8 +10,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Iterable
-from ipaddress import IPv4Address, IPv6Address
+from collections.abc import Callable, Iterable
+from ipaddress import IPv4Address
 
 from pyvrrp.config.model import VipConfig
 from pyvrrp.wire import arp as wire_arp
@@ -49,7 +49,7 @@ class GarpSender:
         if self.sock is not None:
             self.mac = self.sock.getsockname()[4][:6]
 
-    def send_once(self, vips: Iterable[VipConfig], link_local: IPv6Address | None = None) -> int:
+    def send_once(self, vips: Iterable[VipConfig]) -> int:
         if self.sock is None:
             self.open()
         assert self.sock is not None
@@ -73,13 +73,15 @@ class GarpSender:
         vips: tuple[VipConfig, ...],
         repeat: int,
         interval: float = 0.0,
-        link_local: IPv6Address | None = None,
+        on_sent: Callable[[VipConfig], None] | None = None,
     ) -> None:
-        """``repeat`` rounds of one frame per VIP, ``interval`` seconds apart."""
+        """``repeat`` rounds of one frame per VIP, ``interval`` seconds apart; ``on_sent`` per frame."""
         for i in range(max(repeat, 0)):
             if i and interval > 0:
                 await asyncio.sleep(interval)
-            self.send_once(vips, link_local)
+            for vip in vips:
+                if self.send_once((vip,)) and on_sent is not None:
+                    on_sent(vip)
 
 
 class GarpPool:

@@ -171,14 +171,16 @@ class VrrpSocket:
         src: IPv4Address | IPv6Address | None,
         dst: IPv4Address | IPv6Address,
         ttl: int = 255,
+        ident: int = 0,
     ) -> bool:
-        """Send one VRRP payload. Errors are logged, never raised (a send failure must not kill the daemon)."""
+        """Send one VRRP payload. Errors are logged, never raised (a send failure must not kill the daemon).
+        ``ident``: the IPv4 identification field (keepalived numbers each instance's adverts 1, 2, ...)."""
         if self.sock is None:
             return False
         try:
             if self.family == 4:
                 assert isinstance(src, IPv4Address) and isinstance(dst, IPv4Address)
-                frame = wire_ipv4.build(src, dst, payload, proto=VRRP_PROTO, ttl=ttl, tos=0xC0)
+                frame = wire_ipv4.build(src, dst, payload, proto=VRRP_PROTO, ttl=ttl, tos=0xC0, ident=ident)
                 self.sock.sendto(frame, (str(dst), 0))
             else:
                 if dst.is_multicast:

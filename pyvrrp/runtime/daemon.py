@@ -23,6 +23,7 @@ from pyvrrp.errors import DecodeError, PyvrrpError
 from pyvrrp.io.garp import GarpPool
 from pyvrrp.io.netlink import AddrEvent, LinkEvent, NetlinkMonitor, NetlinkOps
 from pyvrrp.io.vrrp_socket import MCAST4, MCAST6, Received, VrrpSocket
+from pyvrrp.observe.logmsg import DETAIL
 from pyvrrp.proto.actions import (
     Action,
     AddVips,
@@ -69,6 +70,7 @@ class InstanceDriver:
         self._ops: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self.master_since: float | None = None
+        self.ip_ident = 0  # IPv4 identification of the last advert sent
 
     @property
     def name(self) -> str:
@@ -180,12 +182,20 @@ class InstanceDriver:
         for vip in g.vips:
             by_dev.setdefault(self.vip_dev(vip), []).append(vip)
         for dev, vips in by_dev.items():
-            sender = self.daemon.garp.get(dev)
-            if self.daemon.opts.log_detail:
-                for vip in vips:
-                    log.log(15, "Sending gratuitous ARP on %s for %s", dev, vip.address.ip)
-            ll = self.daemon.link_local.get(dev)
-            await sender.burst(tuple(vips), g.repeat, g.interval, ll)
+            await self.daemon.garp.get(dev).burst(tuple(vips), g.repeat, g.interval, self._log_garp(dev))
+
+    def _log_garp(self, dev: str) -> Callable[[VipConfig], None] | None:
+        """keepalived's -D lines, one per frame sent."""
+        if not self.daemon.opts.log_detail:
+            return None
+
+        def on_sent(vip: VipConfig) -> None:
+            if vip.address.version == 4:
+                log.log(DETAIL, "Sending gratuitous ARP on %s for %s", dev, vip.address.ip)
+            else:
+                log.log(DETAIL, "Sending unsolicited Neighbour Advert on %s for %s", dev, vip.address.ip)
+
+        return on_sent
 
 
 @dataclass
@@ -446,7 +456,8 @@ class Daemon:
             if cfg.family == 4 and src is None:
                 return
             payload = wire_vrrp.encode(adv, src, dst if cfg.family == 4 else None)
-            sock.send(payload, src, dst, ttl)
+            drv.ip_ident = drv.ip_ident % 0xFFFF + 1  # 1..65535, never 0, as keepalived
+            sock.send(payload, src, dst, ttl, ident=drv.ip_ident)
 
     def on_packet(self, rcv: Received) -> None:
         try:
