@@ -1398,8 +1398,7 @@ class Parser:
         if s == "script":
             words = split_command(line.text)
             if not words or len(words) < 2:
-                self.err(f"({n}) script is missing")
-                return
+                return  # keepalived ignores an empty "script"
             argv = split_command(words[1])
             if argv:
                 sc.argv = tuple(argv)
@@ -1442,6 +1441,9 @@ class Parser:
         elif s == "user":
             if not self.need(vec):
                 return
+            if not user_exists(vec[1]) or (len(vec) > 2 and not group_exists(vec[2])):
+                self.err(f"Unable to set uid/gid for script {' '.join(sc.argv or ())}")
+                return
             sc.user = vec[1]
             if len(vec) > 2:
                 sc.group = vec[2]
@@ -1453,7 +1455,10 @@ class Parser:
             return
         if s == "file":
             if self.need(vec):
-                tf.path = vec[1]
+                if tf.path is not None:
+                    self.err(f"File already set for track file {tf.name} - ignoring {vec[1]}")
+                else:
+                    tf.path = vec[1]
         elif s == "weight":
             if not self.need(vec):
                 return
@@ -1485,11 +1490,14 @@ class Parser:
             return
         if s == "process":
             if self.need(vec):
+                if tp.process is not None:
+                    self.err(f"Process already set for track process {tp.name} - ignoring {vec[1]}")
+                    return
                 tp.process = vec[1]
                 if len(vec) > 2:
                     tp.args = " ".join(vec[2:])
         elif s == "param_match":
-            if self.need(vec):
+            if len(vec) > 1:
                 if vec[1] in ("initial", "partial"):
                     tp.param_match = vec[1]
                 else:
@@ -1518,9 +1526,13 @@ class Parser:
         elif s in ("delay", "terminate_delay", "fork_delay"):
             if not self.need(vec):
                 return
-            v, e = read_decimal(vec[1])
-            if v is None or e:
-                self.err(e or f"{s} for {tp.name} invalid")
+            ok, v, msgs = read_decimal_range(vec[1], 1, 3600 * 10**6)
+            for m in msgs:
+                self.err(m)
+            if not ok:
+                self.err(
+                    f"{s} ({vec[1]}) for vrrp_track_process {tp.name} must be between [0.000001..3600] inclusive. Ignoring..."
+                )
             else:
                 setattr(tp, s, v / 1e6)
         elif s == "full_command":
@@ -1565,6 +1577,14 @@ class Parser:
                 g.notifies[s] = nt
         elif s == "sync_group_tracking_weight":
             g.sync_group_tracking_weight = True
+        elif s == "notify_priority_changes":
+            if len(vec) > 1 and true_false(vec[1]) is None:
+                self.err(
+                    f"({g.name}) Invalid value '{vec[1]}' for sync group notify_priority_changes specified"
+                )
+        elif s == "smtp_alert":
+            if len(vec) > 1 and true_false(vec[1]) is None:
+                self.err(f"Invalid vrrp_group smtp_alert parameter {vec[1]}")
         elif s == "global_tracking":
             self.err(
                 f"({g.name}) global_tracking is deprecated. Use track_interface/script/file on the sync group"
