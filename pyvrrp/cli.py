@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import sys
-from pathlib import Path
 
 import typer
 
@@ -48,28 +47,21 @@ def default_config_id() -> str:
 
 
 def load_config(path: str, config_id: str | None, all_config: bool = False):  # -> Config
+    """keepalived.conf as keepalived 2.2.7 reads it on this host (its interfaces decide what exists)."""
     from pyvrrp.config.keepalived import load
 
-    return load(path, config_id=config_id or default_config_id(), all_config=all_config)
+    interfaces = frozenset(name for _idx, name in socket.if_nameindex())
+    return load(
+        path, config_id=config_id or default_config_id(), all_config=all_config, interfaces=interfaces
+    )
 
 
-def check_interfaces(cfg) -> list:  # -> list[Diagnostic]
-    """keepalived -t treats an interface that does not exist here as 'cannot run' (exit 4)."""
-    from pyvrrp.config.model import Diagnostic
-
-    out = []
-    for inst in cfg.instances:
-        names = [inst.interface] + [v.dev for v in (*inst.vips, *inst.evips) if v.dev]
-        for name in dict.fromkeys(n for n in names if n):
-            try:
-                socket.if_nametoindex(name)
-            except OSError:
-                out.append(
-                    Diagnostic(
-                        "fatal", inst.where, f"unknown interface '{name}' in vrrp_instance {inst.name}"
-                    )
-                )
-    return out
+def print_diagnostics(diags, levels: tuple[str, ...] | None = None) -> None:  # noqa: ANN001
+    for d in diags:
+        if levels is not None and d.level not in levels:
+            continue
+        tag = {"unimplemented": "accepted, not implemented", "script_security": "error"}.get(d.level, d.level)
+        print(f"{d.where}: {tag}: {d.msg}", file=sys.stderr)
 
 
 @app.callback(invoke_without_command=True)
@@ -149,25 +141,13 @@ def root(
         raise typer.Exit(_heartbeat(ha_dir, config_test, dont_fork, log_console, log_detail, pid))
 
     if config_test or dump_conf:
-        if not Path(use_file).exists():
-            raise fail(f"{use_file}:0: configuration file not found", 4)
         cfg = load_config(use_file, config_id, all_config)
-        diags = list(cfg.diagnostics)
-        if config_test:
-            diags += check_interfaces(cfg)
         if dump_conf:
             from pyvrrp.config.dump import dump
 
             print(dump(cfg))
         if config_test:
-            from dataclasses import replace
-
-            cfg = replace(cfg, diagnostics=tuple(diags))
-            for d in diags:
-                tag = {"unimplemented": "accepted, not implemented", "script_security": "error"}.get(
-                    d.level, d.level
-                )
-                print(f"{d.where}: {tag}: {d.msg}", file=sys.stderr)
+            print_diagnostics(cfg.diagnostics)
             code = cfg.exit_code()
             if code == 0:
                 print(f"{use_file}: configuration OK", file=sys.stderr)
@@ -222,15 +202,11 @@ def _run_vrrp(
 ) -> int:
     from pyvrrp.observe.logmsg import setup_logging
 
-    if not Path(use_file).exists():
-        print(f"pyvrrp: {use_file}:0: configuration file not found", file=sys.stderr)
-        return 4
     cfg = load_config(use_file, config_id, all_config)
-    bad = [d for d in cfg.diagnostics if d.level == "fatal"] + check_interfaces(cfg)
-    if bad:
-        for d in bad:
-            print(f"pyvrrp: {d}", file=sys.stderr)
-        return 4
+    if not cfg.runnable:
+        # what keepalived would refuse to run with: the errors, one line each, and -t's exit code
+        print_diagnostics(cfg.diagnostics, ("fatal", "error"))
+        return cfg.exit_code() or 4
     problem = _need_raw_socket()
     if problem:
         print(f"pyvrrp: {problem}", file=sys.stderr)

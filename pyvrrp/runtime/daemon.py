@@ -260,13 +260,12 @@ class Daemon:
         :meth:`start_instances`, so trackers can give each instance its initial state (keepalived starts an
         instance whose weight-0 script has not reported yet in FAULT)."""
         cfg = self.load()
-        fatal = [d for d in cfg.diagnostics if d.level == "fatal"]
         for d in cfg.diagnostics:
             if d.level in ("error", "fatal", "warning"):
                 log.warning("%s", d)
-        if fatal:
-            raise StartupError(str(fatal[0]))
-        self._check_interfaces(cfg)
+        if not cfg.runnable:
+            bad = [d for d in cfg.diagnostics if d.level in ("fatal", "error")]
+            raise StartupError(str(bad[0]) if bad else "the configuration cannot run")
         self.config = cfg
         self.started_at = self.wallclock()
         await self.nl.open()
@@ -278,17 +277,6 @@ class Daemon:
         self._monitor_task = asyncio.get_running_loop().create_task(
             self._watch_netlink(), name="netlink-monitor"
         )
-
-    def _check_interfaces(self, cfg: Config) -> None:
-        for inst in cfg.instances:
-            names = {inst.interface} | {v.dev for v in (*inst.vips, *inst.evips) if v.dev}
-            for name in names:
-                if name is None:
-                    continue
-                try:
-                    socket.if_nametoindex(name)
-                except OSError:
-                    raise StartupError(f"{inst.where}: ({inst.name}) unknown interface '{name}'") from None
 
     async def _src_ip(self, inst: InstanceConfig) -> IPv4Address | IPv6Address | None:
         if inst.unicast_src_ip is not None:
@@ -394,7 +382,6 @@ class Daemon:
             bad: list[Diagnostic] = [d for d in new.diagnostics if d.level in ("error", "fatal")]
             if bad:
                 raise StartupError(str(bad[0]) + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""))
-            self._check_interfaces(new)
         except PyvrrpError as e:
             self.reload_failures += 1
             log.error("Reload of configuration failed, keeping the running configuration: %s", e)
