@@ -308,8 +308,9 @@ class Tracking:
         state = t.new
         if state not in (State.MASTER, State.BACKUP, State.FAULT, State.STOP):
             return
-        if state is State.STOP and all(i.name != drv.name for i in self.config.instances):
-            state = State.DELETED  # removed by a reload
+        current = self.daemon.config or self.config  # during a reload the daemon already holds the new one
+        if state is State.STOP and all(i.name != drv.name for i in current.instances):
+            state = State.DELETED  # removed by a reload (keepalived notifies FAULT unless notify_deleted)
         if self.sync.suppress_member_notify(drv.name, state):
             self.notified[drv.name] = state
             return

@@ -188,3 +188,54 @@ def test_glue_pushes_only_changes_and_notifies(tmp_path: Path) -> None:
 
     asyncio.run(main())
     assert (tmp_path / "rec.log").read_text() == "INSTANCE VI_1 MASTER 90\n"
+
+
+class FakeNl:
+    async def link(self, name: str) -> None:
+        return None
+
+
+def test_reload_carries_script_state_and_clears_removed_trackers(tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    rec.write_text(f'#!/bin/sh\necho "$@" >> "{tmp_path}/rec.log"\n')
+    rec.chmod(0o755)
+    scripts = (
+        ScriptConfig("a", ("/bin/true",), weight=-10, fall=3),
+        ScriptConfig("b", ("/bin/true",), weight=-5),
+    )
+    i1 = inst(priority=150, dont_track_primary=True, vips=(), track_scripts=(TrackRef("a"), TrackRef("b")))
+    old = Config(source="t", instances=(i1,), scripts=scripts)
+    i2 = inst(priority=150, dont_track_primary=True, vips=(), track_scripts=(TrackRef("a", -30),))
+    gone = inst(name="VI_9", vrid=9, notify=Notify((str(rec),)))
+    new = Config(
+        source="t", instances=(i2,), scripts=(ScriptConfig("a", ("/bin/true",), weight=-10, fall=1),)
+    )
+
+    async def main() -> tuple[FakeDaemon, Tracking]:
+        d = FakeDaemon(old)
+        d.nl = FakeNl()  # type: ignore[attr-defined]
+        t = Tracking(d)  # type: ignore[arg-type]
+        t.initial_for(i1)
+        d.drivers["VI_1"] = FakeDriver(i1)
+        from pyvrrp.track.script import RunResult
+
+        for name in ("a", "b"):
+            for _ in range(3):
+                t.scripts[name].feed(RunResult(False, "failed", 1))
+        assert t.scripts["a"].ok is False
+        d.fed.clear()
+        d.config = new
+        await t.reload(new)
+        await t._stop_probes()
+        # removed instance notified as FAULT (no notify_deleted) when its STOP transition comes in
+        t.on_transition(FakeDriver(gone), Transition(State.BACKUP, State.STOP, 100, "removed"))  # type: ignore[arg-type]
+        await t.notifier.drain(5)
+        return d, t
+
+    d, t = asyncio.run(main())
+    assert t.scripts["a"].ok is False  # "considered unsuccessful on reload"
+    assert "b" not in t.scripts  # no longer used
+    fed = dict((ch.name, ch) for _n, ch in d.fed)
+    assert fed["script:a"].delta == -30  # the new weight applies to the carried state
+    assert fed["script:b"].delta == 0 and not fed["script:b"].fault  # cleared
+    assert (tmp_path / "rec.log").read_text() == "INSTANCE VI_9 FAULT 100\n"
