@@ -82,6 +82,7 @@ class InstB:
     use_vmac: bool = False
     kw_where: dict[str, Where] = field(default_factory=dict)
     flags: set[str] = field(default_factory=set)
+    route_devs: list[tuple[str, Where, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -153,6 +154,10 @@ class State:
     track_files: list[TrackFileB] = field(default_factory=list)
     track_processes: list[TrackProcB] = field(default_factory=list)
     static_ipaddress: list[tuple[str, Where]] = field(default_factory=list)
+    static_devs: list[tuple[str, Where, str]] = field(default_factory=list)
+    updown_devs: list[tuple[str, Where]] = field(default_factory=list)
+    track_groups: set[str] = field(default_factory=set)
+    garp_groups: int = 0
     diags: list[Diagnostic] = field(default_factory=list)
     seen_unimpl: set[str] = field(default_factory=set)
     startup_scripts: list[tuple[Notify, Where]] = field(default_factory=list)
@@ -438,7 +443,7 @@ class Parser:
         elif block == "vrrp_track_process":
             self.track_process_kw(ctx, s, vec, line)  # type: ignore[arg-type]
         elif block == "garp_group":
-            self.garp_group_kw(s, vec, line)
+            self.garp_group_kw(ctx, s, vec, line)  # type: ignore[arg-type]
         elif block == "track_group":
             if s == "group":
                 self.value_block(vec)
@@ -460,6 +465,8 @@ class Parser:
             return
         if s in K.ROOT_SIMPLE:
             self.unimpl(f"root.{s}", line)
+            if s == "child_wait_time" and (len(vec) < 2 or read_uint(vec[1], 0, 2**32 - 1) is None):
+                self.err(f"Invalid child_wait_time {vec[1] if len(vec) > 1 else ''}")
             return
         if s == "global_defs":
             self.sub("global_defs", vec, level, None)
@@ -541,9 +548,15 @@ class Parser:
                     self.st.track_processes.append(tp)
         elif s == "garp_group":
             self.unimpl("root.garp_group", line)
-            self.sub("garp_group", vec, level, None)
+            gg: dict[str, bool] = {"delay": False}
+            skipped = self.sub("garp_group", vec, level, gg)
+            if not skipped and not gg["delay"]:
+                self.err(f"garp group {self.st.garp_groups} does not have any delay set - removing")
+            self.st.garp_groups += 1
         elif s == "track_group":
             self.unimpl("root.track_group", line)
+            if len(vec) >= 2:
+                self.st.track_groups.add(vec[1])
             self.sub("track_group", vec, level, None)
         elif s == "static_ipaddress":
             self.unimpl("root.static_ipaddress", line)
@@ -551,16 +564,26 @@ class Parser:
                 vip = self.parse_vip(v, ln, static=True)
                 if vip is not None:
                     self.st.static_ipaddress.append((" ".join(v), self.where(ln)))
+                    dev = vip.dev or "eth0"  # keepalived: default_interface, else eth0
+                    self.st.static_devs.append(
+                        (
+                            dev,
+                            self.where(ln),
+                            f"WARNING - interface {dev} for ip address {vip.address} doesn't exist",
+                        )
+                    )
         elif s in ("static_routes", "static_rules"):
             self.unimpl(f"root.{s}", line)
             for v, ln in self.value_block(vec):
                 if s == "static_routes":
-                    self.check_route(v, ln, static=True)
+                    self.check_route(v, ln, static=True, devs=self.st.static_devs)
                 else:
-                    self.check_rule(v, ln)
+                    self.check_rule(v, ln, devs=self.st.static_devs)
         elif s in ("linkbeat_interfaces", "interface_up_down_delays"):
             self.unimpl(f"root.{s}", line)
-            self.value_block(vec)
+            for v, ln in self.value_block(vec):
+                if s == "interface_up_down_delays":
+                    self.st.updown_devs.append((v[0], self.where(ln)))
 
     # global_defs --------------------------------------------------------------------------------
     def global_kw(self, s: str, vec: list[str], line: Line) -> None:
@@ -906,7 +929,9 @@ class Parser:
         elif s in ("virtual_routes", "virtual_rules"):
             for v, ln in self.value_block(vec):
                 ok = (
-                    self.check_route(v, ln, static=False) if s == "virtual_routes" else self.check_rule(v, ln)
+                    self.check_route(v, ln, static=False, devs=inst.route_devs)
+                    if s == "virtual_routes"
+                    else self.check_rule(v, ln, devs=inst.route_devs)
                 )
                 if ok:
                     (inst.virtual_routes if s == "virtual_routes" else inst.virtual_rules).append(
@@ -1221,7 +1246,7 @@ class Parser:
                 addr_s, _, plen_s = txt.partition("/")
                 a = ip_address(addr_s)
                 maxp = 32 if a.version == 4 else 128
-                p = read_uint(plen_s, 0, maxp)
+                p = read_uint(plen_s, 0, maxp) if plen_s else maxp
                 if p is None:
                     p = maxp
                     self.err(f"Invalid address prefix len {plen_s} for address {txt} - using {maxp}", ln)
@@ -1285,6 +1310,8 @@ class Parser:
                     self.err(f"Peer address {val} does not match address family", ln)
                 else:
                     peer = pa
+                    if "/" in txt:
+                        self.err("Cannot specify address prefix when specifying peer address - ignoring", ln)
                 self.unimpl("vip.peer", ln, "VIP option peer")
             elif opt in ("home", "-nodad", "mngtmpaddr", "noprefixroute", "autojoin"):
                 if opt == "-nodad":
@@ -1307,7 +1334,8 @@ class Parser:
                         preferred_lft = pl
                 self.unimpl("vip.preferred_lft", ln, "VIP option preferred_lft")
             elif static and opt == "track_group":
-                pass
+                if val not in self.st.track_groups:
+                    self.err(f"track_group {val} not found", ln)
             elif not static and opt == "use_vmac":
                 self.unimpl("vip.use_vmac", ln, "VIP option use_vmac")
                 i += 1
@@ -1332,63 +1360,206 @@ class Parser:
             brd = None
         return VipConfig(iface, dev, label, brd, scope, peer, no_track, nodad, preferred_lft)
 
-    def check_route(self, v: list[str], ln: Line, static: bool) -> bool:
-        """Minimal ``ip route`` syntax check (``vrrp_iproute.c alloc_route``): the parts keepalived
-        reports while parsing (bad destination, deprecated ``or``/``gw``, untrackable routes)."""
+    # ``ip route`` / ``ip rule`` lines (vrrp_iproute.c alloc_route, vrrp_iprule.c alloc_rule) -------
+    ROUTE_ARG1 = frozenset(
+        {"tos", "mtu", "hoplimit", "advmss", "rtt", "rttvar", "reordering", "window", "cwnd", "ssthresh",
+         "realms", "rto_min", "initcwnd", "initrwnd", "features", "quickack", "congctl", "pref",
+         "fastopen_no_cookie", "expires", "vrf", "as", "encap", "track_group"}
+    )  # fmt: skip
+    ROUTE_TYPES = frozenset(
+        {"unicast", "local", "broadcast", "multicast", "throw", "unreachable", "prohibit", "blackhole", "nat",
+         "anycast"}
+    )  # fmt: skip
+    SCOPES_RT = frozenset({"global", "universe", "site", "link", "host", "nowhere"})
+    PROTOS = frozenset(
+        {"unspec", "redirect", "kernel", "boot", "static", "gated", "ra", "mrt", "zebra", "bird", "dnrouted",
+         "xorp", "ntk", "dhcp", "keepalived", "babel", "bgp", "isis", "ospf", "rip", "eigrp"}
+    )  # fmt: skip
+    RULE_ARG1 = frozenset(
+        {"tos", "dsfield", "fwmark", "realms", "suppress_prefixlength", "sup_pl", "suppress_ifgroup",
+         "sup_group", "tunnel_id", "uidrange", "protocol", "ipproto", "sport", "dport", "track_group", "type"}
+    )  # fmt: skip
+
+    @staticmethod
+    def _rt_table_ok(v: str) -> bool:
+        """A table number, or a name from /etc/iproute2/rt_tables (as ``find_rttables_table``)."""
+        if v.isdigit():
+            return True
+        names = {"local", "main", "default", "unspec"}
+        try:
+            with open("/etc/iproute2/rt_tables", encoding="utf-8", errors="replace") as fh:
+                for ln in fh:
+                    parts = ln.split("#", 1)[0].split()
+                    if len(parts) >= 2:
+                        names.add(parts[1])
+        except OSError:
+            pass
+        return v in names
+
+    def _missing(self, v: list[str], kw: str, ln: Line) -> None:
+        self.err(f"Configuration line starting `{v[0]}` is missing a parameter after keyword `{kw}`", ln)
+
+    def check_route(self, v: list[str], ln: Line, static: bool, devs: list | None = None) -> bool:
+        """``alloc_route``: returns False when keepalived drops the route."""
         i = 0
-        dst = None
-        if v[0] in ("blackhole", "unreachable", "prohibit", "throw", "local", "broadcast", "nat",
-                    "anycast", "multicast", "unicast"):  # fmt: skip
-            i = 1
-        if i < len(v) and v[i] == "to":
+        n = len(v)
+        dest = None
+        oif = None
+        no_track = False
+        protocol = None
+        while i < n:
+            t = v[i]
+            if t in ("inet", "inet6", "onlink", "add", "prepend", "append"):
+                i += 1
+                continue
+            if t == "no_track":
+                no_track = True
+                i += 1
+                continue
+            if t in ("or", "nexthop"):
+                if t == "or":
+                    self.err('"or" for routes is deprecated. Please use "nexthop"', ln)
+                break  # the rest are next hops; the route has no top-level interface to track
+            one_arg = t in ("src", "from", "via", "gw", "table", "protocol", "scope", "metric", "priority",
+                            "preference", "dev", "oif") or t in self.ROUTE_ARG1  # fmt: skip
+            if one_arg:
+                if i + 1 >= n:
+                    self._missing(v, t, ln)
+                    return False
+                a = v[i + 1]
+                if t in ("via", "gw") and a in ("inet", "inet6"):
+                    i += 1
+                    if i + 1 >= n:
+                        self._missing(v, t, ln)
+                        return False
+                    a = v[i + 1]
+                if t in ("src", "from"):
+                    try:
+                        ip_interface(a)
+                    except ValueError:
+                        self.err(f"VRRP parsed invalid IP {a}. skipping IP...", ln)
+                        self.err(f"invalid route {t} address {a}", ln)
+                        return False
+                elif t in ("via", "gw"):
+                    if t == "gw":
+                        self.err('"gw" for routes is deprecated. Please use "via"', ln)
+                    try:
+                        ip_address(a)
+                    except ValueError:
+                        self.err(f"VRRP parsed invalid IP {a}. skipping IP...", ln)
+                        self.err(f"invalid route via address {a}", ln)
+                        return False
+                elif t == "table" and not self._rt_table_ok(a):
+                    self.err(f"Routing table {a} not found for route", ln)
+                    return False
+                elif t == "protocol":
+                    if not (a.isdigit() or a in self.PROTOS):
+                        self.err(f"Protocol {a} not found or invalid for route", ln)
+                        return False
+                    protocol = a
+                elif t == "scope" and not (a.isdigit() or a in self.SCOPES_RT):
+                    self.err(f"Scope {a} not found or invalid for route", ln)
+                    return False
+                elif t in ("metric", "priority", "preference") and read_uint(a, 0, 2**32 - 1) is None:
+                    self.err(f"invalid number '{a}'", ln)
+                    self.err(f"Invalid metric {a} specified for route", ln)
+                    return False
+                elif t in ("dev", "oif"):
+                    oif = a
+                    if devs is not None:
+                        devs.append(
+                            (a, self.where(ln), f"WARNING - interface {a} for VROUTE nexthop doesn't exist")
+                        )
+                i += 2
+                continue
+            # anything else is the destination: [to] [TYPE] PREFIX
+            if t == "to":
+                i += 1
+                t = v[i] if i < n else ""
+            if t in self.ROUTE_TYPES:
+                i += 1
+                t = v[i] if i < n else ""
+            if t in ("default", "default6", "any", "all"):
+                dest = t
+            else:
+                try:
+                    ip_interface(t)
+                    dest = t
+                except ValueError:
+                    self.err(f"VRRP parsed invalid IP {t}. skipping IP...", ln)
+                    self.err(f"unknown route keyword {t}", ln)
+                    return False
             i += 1
-        if i >= len(v):
-            self.err("No destination specified for route", ln)
+        if dest is None:
+            self.err("Route must have a destination", ln)
             return False
-        dst = v[i]
-        if dst not in ("default", "default6", "any", "all"):
-            try:
-                ip_interface(dst)
-            except ValueError:
-                self.err(f"Route destination {dst} is invalid", ln)
-                return False
-        has_dev = False
-        for j, t in enumerate(v):
-            if t in ("dev", "oif"):
-                has_dev = True
-            elif t == "or":
-                self.err('"or" for routes is deprecated. Please use "nexthop"', ln)
-            elif t == "gw" and j > i:
-                self.err('"gw" for routes is deprecated. Please use "via"', ln)
-        if (
-            not has_dev
-            and not static
-            and "no_track" not in v
-            and v[0] not in ("blackhole", "unreachable", "prohibit", "throw")
-        ):
-            self.err(f"Warning - cannot track route {dst} with no interface specified, not tracking", ln)
+        if not no_track:
+            if protocol is not None and protocol not in ("keepalived", "18"):
+                self.err(
+                    "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol", ln
+                )
+            if oif is None:
+                self.err(f"Warning - cannot track route {dest} with no interface specified, not tracking", ln)
         return True
 
-    def check_rule(self, v: list[str], ln: Line) -> bool:
-        """Minimal ``ip rule`` check (``vrrp_iprule.c alloc_rule``)."""
-        ok = True
-        has_pref = any(t in ("preference", "prio", "priority", "pref") for t in v)
-        if not has_pref:
+    def check_rule(self, v: list[str], ln: Line, devs: list | None = None) -> bool:
+        """``alloc_rule``: returns False when keepalived drops the rule."""
+        i = 0
+        n = len(v)
+        action = False
+        pref = False
+        while i < n:
+            t = v[i]
+            if t in ("inet", "inet6", "not", "no_track"):
+                i += 1
+                continue
+            if t in ("blackhole", "prohibit", "unreachable", "nop", "l3mdev"):
+                action = True
+                i += 1
+                continue
+            known = t in ("from", "to", "table", "lookup", "preference", "order", "priority", "dev", "iif", "oif",
+                          "goto") or t in self.RULE_ARG1  # fmt: skip
+            if not known:
+                self.err(f"Unknown rule option {t}", ln)
+                return False
+            if i + 1 >= n:
+                self._missing(v, t, ln)
+                return False
+            a = v[i + 1]
+            if t in ("from", "to"):
+                if a not in ("all", "default"):
+                    try:
+                        ip_interface(a)
+                    except ValueError:
+                        self.err(f"VRRP parsed invalid IP {a}. skipping IP...", ln)
+                        self.err(f"Invalid rule {t} address {a}", ln)
+                        return False
+            elif t in ("table", "lookup"):
+                if not self._rt_table_ok(a):
+                    self.err(f"Routing table {a} not found for rule", ln)
+                    return False
+                if a == "0":
+                    self.err("Table 0 is not valid", ln)
+                    return False
+                action = True
+            elif t == "goto":
+                action = True
+            elif t in ("preference", "order", "priority"):
+                if read_uint(a, 0, 2**32 - 1) is None:
+                    self.err(f"Invalid rule preference {a} specified", ln)
+                    return False
+                pref = True
+            elif t in ("dev", "iif", "oif") and devs is not None:
+                devs.append((a, self.where(ln), f"WARNING - interface {a} for rule doesn't exist"))
+            i += 2
+        if not action:
+            self.err("No action specified for rule - ignoring", ln)
+            return False
+        if not pref:
             self.err(
                 "Rule has no preference specified - setting to 16384. This is probably not what you want.", ln
             )
-        for j, t in enumerate(v):
-            if t in ("from", "to") and j + 1 < len(v):
-                val = v[j + 1]
-                if val in ("all", "default"):
-                    continue
-                try:
-                    ip_interface(val)
-                except ValueError:
-                    self.err(f"VRRP parsed invalid IP {val}. skipping IP...", ln)
-                    self.err(f"Invalid rule {t} address {val}", ln)
-                    ok = False
-        return ok
+        return True
 
     # vrrp_script / track_file / track_process / sync group / garp_group -------------------------
     def script_kw(self, sc: ScriptB | None, s: str, vec: list[str], line: Line) -> None:
@@ -1590,16 +1761,27 @@ class Parser:
                 f"({g.name}) global_tracking is deprecated. Use track_interface/script/file on the sync group"
             )
 
-    def garp_group_kw(self, s: str, vec: list[str], line: Line) -> None:
+    def garp_group_kw(self, gg: dict, s: str, vec: list[str], line: Line) -> None:
+        """``garp_group`` (vrrp_parser.c): a delay is required; interfaces must exist."""
+        names: list[tuple[str, Line]] = []
         if s == "interfaces":
-            self.value_block(vec)
+            names = [(v[0], ln) for v, ln in self.value_block(vec)]
         elif s in ("garp_interval", "gna_interval"):
             if self.need(vec):
-                v, e = read_decimal(vec[1])
-                if v is None or e:
-                    self.err(e or f"Invalid {s} '{vec[1]}'")
+                ok, v, msgs = read_decimal_range(vec[1], 0, 2**32 - 1)
+                for m in msgs:
+                    self.err(m)
+                if not ok:
+                    self.err(f"Invalid garp_group {s} {vec[1]}")
+                elif v:
+                    gg["delay"] = True
         elif s == "interface":
-            self.need(vec)
+            if self.need(vec):
+                names = [(vec[1], line)]
+        for name, ln in names:
+            self.st.static_devs.append(
+                (name, self.where(ln), f"WARNING - interface {name} specified for garp_group doesn't exist")
+            )
 
 
 # --------------------------------------------------------------------------------------------

@@ -154,6 +154,18 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
                         f"WARNING - interface {vip.dev} for ip address {vip.address} doesn't exist",
                     )
                     missing_if = True
+            for dev, dw, msg in b.route_devs:
+                if dev not in interfaces:
+                    err(dw, msg)
+                    missing_if = True
+        for dev, dw in st.updown_devs:
+            if dev not in interfaces:
+                # keepalived: CONFIG_FATAL, reported while parsing, no other consequence
+                err(dw, f"unknown interface {dev} specified for up/down delay", level="fatal")
+        for dev, dw, msg in st.static_devs:
+            if dev not in interfaces:
+                err(dw, msg)
+                missing_if = True
         if missing_if:
             err(
                 Where(st.source, 0),

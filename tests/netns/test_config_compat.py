@@ -472,3 +472,241 @@ def test_keyword_arguments_match_keepalived(netns: str, tmp_path: Path) -> None:
                 f"{block}: '{line}': keepalived {krc} pyvrrp {prc}\n  {kout.strip()[:300]}\n  {pout[:300]}"
             )
     assert not mismatches, f"{len(mismatches)}/{len(cases)} differ:\n" + "\n".join(mismatches[:40])
+
+
+# ---------------------------------------------------------------------------------------------
+# value-block lines: VIP options, unicast peers, trackers, routes, rules, static blocks, garp_group
+# ---------------------------------------------------------------------------------------------
+_LINE_INST = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 5\n%s\n virtual_ipaddress {\n  198.18.0.150\n }\n}\n"
+_LINE_V6 = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n  fe80::1\n  %s\n }\n}\n"
+VALUE_LINE_CASES = {
+    "vip": (
+        "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n  %s\n }\n}\n",
+        [
+            "198.18.0.150/24 brd 198.18.0.255",
+            "198.18.0.150/24 brd x",
+            "198.18.0.150/24 broadcast -",
+            "198.18.0.150/31 brd +",
+            "198.18.0.150 dev eth1",
+            "198.18.0.150 dev eth0 dev eth1",
+            "198.18.0.150 scope host",
+            "198.18.0.150 scope 200",
+            "198.18.0.150 scope 300",
+            "198.18.0.150 label averyveryverylonglabel",
+            "198.18.0.150 label eth0:5",
+            "198.18.0.150 peer 198.18.0.9",
+            "198.18.0.150/24 peer 198.18.0.9",
+            "198.18.0.150 peer x",
+            "198.18.0.150 peer 2001:db8::1",
+            "198.18.0.150 home",
+            "198.18.0.150 -nodad",
+            "198.18.0.150 mngtmpaddr",
+            "198.18.0.150 noprefixroute",
+            "198.18.0.150 autojoin",
+            "198.18.0.150 no_track",
+            "198.18.0.150 preferred_lft 0",
+            "198.18.0.150 preferred_lft forever",
+            "198.18.0.150 preferred_lft x",
+            "198.18.0.150 use_vmac",
+            "198.18.0.150 track_group x",
+            "198.18.0.150/0",
+            "198.18.0.150/",
+            "198.18.0.150/x",
+            "198.18.0.150 dev",
+            "198.18.0.150 label",
+            "default",
+            "198.18.0.150 198.18.0.151",
+            "198.18.0.150 peer 198.18.0.9 brd +",
+            "198.18.0.150 brd 198.18.0.255",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.5",
+            "127.0.0.1",
+        ],
+    ),
+    "vip6": (
+        _LINE_V6,
+        [
+            "2001:db8::1",
+            "2001:db8::1/64 scope link",
+            "2001:db8::1 label x",
+            "2001:db8::1 brd +",
+            "fe80::2/64 -nodad",
+            "2001:db8::1/129",
+            "2001:db8::1 preferred_lft 5",
+            "::1",
+            "ff02::1",
+        ],
+    ),
+    "peer": (
+        _LINE_INST % " unicast_src_ip 198.18.0.161\n unicast_peer {\n  %s\n }",
+        [
+            "198.18.0.162",
+            "198.18.0.162 min_ttl 5",
+            "198.18.0.162 max_ttl 300",
+            "198.18.0.162 min_ttl",
+            "198.18.0.162 min_ttl 10 max_ttl 5",
+            "198.18.0.162 bogus",
+            "x",
+            "2001:db8::1",
+            "198.18.0.161",
+            "198.18.0.162 198.18.0.163",
+        ],
+    ),
+    "track_if": (
+        _LINE_INST % " track_interface {\n  %s\n }",
+        [
+            "eth1",
+            "eth1 weight 10",
+            "eth1 weight",
+            "eth1 weight 254",
+            "eth1 weight 10 reverse",
+            "eth1 weight 10 noreverse",
+            "eth1 weight x",
+            "eth1 bogus",
+            "eth0",
+            "eth9",
+            "eth1 weight -254",
+            "eth1 weight 253 foo",
+        ],
+    ),
+    "track_sc": (
+        'vrrp_script chk {\n script "</etc/hostname"\n weight 3\n}\n'
+        + _LINE_INST % " track_script {\n  %s\n }",
+        [
+            "chk",
+            "chk weight 10",
+            "chk weight",
+            "chk weight 254",
+            "chk weight 10 reverse",
+            "chk weight 10 noreverse",
+            "chk weight x",
+            "chk bogus",
+            "nochk",
+            "chk weight -300",
+            "chk weight 5 foo",
+        ],
+    ),
+    "vroute": (
+        _LINE_INST % " virtual_routes {\n  %s\n }",
+        [
+            "198.18.1.0/24 via 198.18.0.1 dev eth0",
+            "198.18.1.0/24 via 198.18.0.1",
+            "198.18.1.0/24 dev eth0",
+            "default via 198.18.0.1 dev eth0",
+            "src 198.18.0.150 198.18.1.0/24 dev eth0",
+            "198.18.1.0/24 gw 198.18.0.1 dev eth0",
+            "blackhole 198.18.1.0/24",
+            "unreachable 198.18.1.0/24",
+            "198.18.1.0/24 dev eth0 table 100",
+            "198.18.1.0/24 dev eth0 metric 5",
+            "198.18.1.0/24 dev eth0 scope link",
+            "198.18.1.0/24 dev eth0 proto static",
+            "198.18.1.0/24 dev eth0 bogus",
+            "x",
+            "198.18.1.0/33 dev eth0",
+            "198.18.1.0/24 via x dev eth0",
+            "198.18.1.0/24 dev eth9",
+            "198.18.1.0/24 dev eth0 no_track",
+            "198.18.1.0/24 nexthop via 198.18.0.1 dev eth0 nexthop via 198.18.0.2 dev eth0",
+            "198.18.1.0/24 via 198.18.0.1 dev eth0 or 198.18.0.2 dev eth0",
+            "198.18.1.0/24 dev eth0 table",
+            "198.18.1.0/24 dev eth0 metric x",
+            "2001:db8:1::/64 via 2001:db8::1 dev eth0",
+            "198.18.1.0/24 dev eth0 mtu 1400",
+            "to 198.18.1.0/24 dev eth0",
+        ],
+    ),
+    "vrule": (
+        _LINE_INST % " virtual_rules {\n  %s\n }",
+        [
+            "from 198.18.0.150 table 100 priority 100",
+            "from 198.18.0.150 table 100",
+            "to 198.18.1.0/24 table 100 pref 10",
+            "from all table 100 priority 5",
+            "from 198.18.0.150 lookup 100 priority 7",
+            "from x table 100 priority 1",
+            "from 198.18.0.150 table x priority 1",
+            "iif eth0 table 100 priority 2",
+            "oif eth0 table 100 priority 3",
+            "fwmark 5 table 100 priority 4",
+            "from 198.18.0.150 bogus table 100 priority 1",
+            "table 100",
+            "from 198.18.0.150 priority 9",
+            "from 198.18.0.150 table 100 preference 11",
+            "from 198.18.0.150 table 100 prio 12",
+            "not from 198.18.0.150 table 100 priority 13",
+        ],
+    ),
+    "static_addr": (
+        "static_ipaddress {\n  %s\n}\n" + _LINE_INST % "",
+        [
+            "198.18.0.9/24 dev eth0",
+            "198.18.0.9/24",
+            "198.18.0.9/24 dev eth9",
+            "x dev eth0",
+            "198.18.0.9/24 dev eth0 track_group g",
+            "198.18.0.9/24 dev eth0 scope link",
+        ],
+    ),
+    "static_route": (
+        "static_routes {\n  %s\n}\n" + _LINE_INST % "",
+        [
+            "198.18.1.0/24 via 198.18.0.1 dev eth0",
+            "198.18.1.0/24 via 198.18.0.1",
+            "x",
+            "198.18.1.0/24 dev eth9",
+        ],
+    ),
+    "static_rule": (
+        "static_rules {\n  %s\n}\n" + _LINE_INST % "",
+        ["from 198.18.0.9 table 100 priority 100", "from 198.18.0.9 table 100", "from x table 1"],
+    ),
+    "garp_group": (
+        "garp_group {\n %s\n}\n" + _LINE_INST % "",
+        [
+            "garp_interval 1",
+            "garp_interval x",
+            "gna_interval 0.5",
+            "interface eth0",
+            "interface eth9",
+            "interfaces {\n eth0\n eth1\n }",
+            "bogus 1",
+        ],
+    ),
+    "root": (
+        "%s\n" + _LINE_INST % "",
+        [
+            "net_namespace foo",
+            "instance x",
+            "use_pid_dir",
+            "linkbeat_use_polling",
+            "child_wait_time 5",
+            "child_wait_time x",
+            "linkbeat_interfaces {\n eth0\n}",
+            "interface_up_down_delays {\n eth0 1 2\n}",
+            "interface_up_down_delays {\n eth9 1\n}",
+            "track_group g {\n group {\n VI_1\n }\n}",
+            "vrrp_track_file tf {\n file /tmp/x\n}",
+        ],
+    ),
+}
+
+
+def test_value_block_lines_match_keepalived(netns: str, tmp_path: Path) -> None:
+    mismatches = []
+    n = 0
+    for block, (template, lines) in VALUE_LINE_CASES.items():
+        for line in lines:
+            text = template.replace("%s", line, 1)
+            f = tmp_path / f"line{n:04d}.conf"
+            n += 1
+            f.write_text(text)
+            krc, kout = keepalived_t(netns, f)
+            prc, pout = pyvrrp_t(f)
+            if prc != (5 if krc == 2 else krc):
+                mismatches.append(
+                    f"{block}: {line!r}: keepalived {krc} pyvrrp {prc}\n  {kout.strip()[:300]}\n  {pout[:300]}"
+                )
+    assert n > 150
+    assert not mismatches, f"{len(mismatches)}/{n} differ:\n" + "\n".join(mismatches)
