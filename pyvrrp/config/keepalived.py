@@ -78,7 +78,7 @@ class InstB:
     track_files: list[tuple[TrackRef, Where]] = field(default_factory=list)
     track_processes: list[tuple[TrackRef, Where]] = field(default_factory=list)
     notifies: dict[str, Notify] = field(default_factory=dict)
-    notify_priority_changes: bool = False
+    notify_priority_changes: bool | None = None  # None: the sync group's, else the global one
     use_vmac: bool = False
     kw_where: dict[str, Where] = field(default_factory=dict)
     flags: set[str] = field(default_factory=set)
@@ -112,6 +112,7 @@ class GroupB:
     track_files: list[tuple[TrackRef, Where]] = field(default_factory=list)
     track_processes: list[tuple[TrackRef, Where]] = field(default_factory=list)
     sync_group_tracking_weight: bool = False
+    notify_priority_changes: bool | None = None
 
 
 @dataclass
@@ -1753,6 +1754,8 @@ class Parser:
                 self.err(
                     f"({g.name}) Invalid value '{vec[1]}' for sync group notify_priority_changes specified"
                 )
+            else:
+                g.notify_priority_changes = true_false(vec[1]) if len(vec) > 1 else True
         elif s == "smtp_alert":
             if len(vec) > 1 and true_false(vec[1]) is None:
                 self.err(f"Invalid vrrp_group smtp_alert parameter {vec[1]}")

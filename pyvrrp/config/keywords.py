@@ -237,8 +237,7 @@ ALL_BLOCK_KEYWORDS: dict[str, frozenset[str]] = {
 NOT_IMPLEMENTED: set[str] = {
     # root
     "root.net_namespace", "root.net_namespace_ipvs", "root.namespace_with_ipsets", "root.instance",
-    "root.use_pid_dir", "root.linkbeat_use_polling", "root.child_wait_time", "root.track_file",
-    "root.vrrp_track_file", "root.vrrp_track_process", "root.garp_group", "root.static_ipaddress",
+    "root.use_pid_dir", "root.linkbeat_use_polling", "root.child_wait_time",     "root.garp_group", "root.static_ipaddress",
     "root.static_routes", "root.static_rules", "root.track_group", "root.linkbeat_interfaces",
     "root.interface_up_down_delays",
     # global_defs (mail, SNMP/DBus, tuning, firewall, reload and notify extras)
@@ -249,14 +248,13 @@ NOT_IMPLEMENTED: set[str] = {
     "global_defs.shutdown_script_timeout", "global_defs.max_auto_priority",
     "global_defs.min_auto_priority_delay", "global_defs.dynamic_interfaces",
     "global_defs.default_interface", "global_defs.disable_local_igmp", "global_defs.lvs_sync_daemon",
-    "global_defs.vrrp_garp_lower_prio_delay", "global_defs.vrrp_garp_lower_prio_repeat",
-    "global_defs.vrrp_min_garp", "global_defs.vrrp_garp_extra_if", "global_defs.vrrp_vmac_garp_intvl",
+        "global_defs.vrrp_min_garp", "global_defs.vrrp_garp_extra_if", "global_defs.vrrp_vmac_garp_intvl",
     "global_defs.vrrp_iptables", "global_defs.nftables",
     "global_defs.nftables_priority", "global_defs.nftables_ifindex", "global_defs.nftables_counters",
     "global_defs.vrrp_priority", "global_defs.vrrp_no_swap", "global_defs.vrrp_rt_priority",
     "global_defs.vrrp_cpu_affinity", "global_defs.vrrp_rlimit_rttime", "global_defs.vrrp_rlimit_rtime",
     "global_defs.notify_fifo_script", "global_defs.vrrp_notify_fifo_script",
-    "global_defs.vrrp_notify_priority_changes", "global_defs.fifo_write_vrrp_states_on_reload",
+    "global_defs.fifo_write_vrrp_states_on_reload",
     "global_defs.snmp_socket", "global_defs.enable_traps", "global_defs.enable_snmp_vrrp",
     "global_defs.enable_snmp_keepalived", "global_defs.enable_snmp_rfc", "global_defs.enable_snmp_rfcv2",
     "global_defs.enable_snmp_rfcv3", "global_defs.enable_dbus", "global_defs.dbus_service_name",
@@ -272,21 +270,16 @@ NOT_IMPLEMENTED: set[str] = {
     # vrrp_instance
     "vrrp_instance.use_vmac", "vrrp_instance.use_vmac_addr", "vrrp_instance.vmac_xmit_base",
     "vrrp_instance.use_ipvlan", "vrrp_instance.unicast_fault_no_peer",
-    "vrrp_instance.old_unicast_checksum", "vrrp_instance.vrf", "vrrp_instance.track_file",
-    "vrrp_instance.track_process", "vrrp_instance.track_bfd", "vrrp_instance.track_src_ip",
+    "vrrp_instance.old_unicast_checksum", "vrrp_instance.vrf",     "vrrp_instance.track_bfd", "vrrp_instance.track_src_ip",
     "vrrp_instance.promote_secondaries", "vrrp_instance.linkbeat_use_polling",
     "vrrp_instance.virtual_routes", "vrrp_instance.virtual_rules", "vrrp_instance.accept",
-    "vrrp_instance.no_accept", "vrrp_instance.smtp_alert", "vrrp_instance.notify_priority_changes",
-    "vrrp_instance.lvs_sync_daemon_interface", "vrrp_instance.garp_lower_prio_delay",
-    "vrrp_instance.garp_lower_prio_repeat", "vrrp_instance.garp_extra_if",
+    "vrrp_instance.no_accept", "vrrp_instance.smtp_alert",     "vrrp_instance.lvs_sync_daemon_interface",     "vrrp_instance.garp_extra_if",
     "vrrp_instance.vmac_garp_intvl", "vrrp_instance.kernel_rx_buf_size",
-    "vrrp_instance.notify_master_rx_lower_pri",
-    "authentication.auth_type=AH",
+        "authentication.auth_type=AH",
     # vrrp_sync_group
-    "vrrp_sync_group.track_file", "vrrp_sync_group.track_process", "vrrp_sync_group.track_bfd",
+    "vrrp_sync_group.track_bfd",
     "vrrp_sync_group.smtp_alert", "vrrp_sync_group.global_tracking",
-    "vrrp_sync_group.notify_priority_changes",
-    # per-VIP options
+        # per-VIP options
     "vip.peer", "vip.home", "vip.-nodad", "vip.mngtmpaddr", "vip.noprefixroute", "vip.autojoin",
     "vip.preferred_lft", "vip.use_vmac",
 }  # fmt: skip

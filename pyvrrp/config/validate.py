@@ -270,6 +270,8 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
         )
 
     no_weight_members = {m for g in groups if not g.sync_group_tracking_weight for m in g.members}
+    npc_by_group = {g.name: g.notify_priority_changes for g in st.groups}
+    group_npc = {m: npc_by_group.get(g.name) for g in groups for m in g.members}
     instances: list[InstanceConfig] = []
     for b in st.instances:
         n = b.name
@@ -436,8 +438,9 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
         if not unicast and mcast is None:
             mcast = glob.vrrp_mcast_group4 if family == 4 else glob.vrrp_mcast_group6
         gar = b.garp
-        lp_rep = gar.get("garp_lower_prio_repeat")
-        lp_delay = gar.get("garp_lower_prio_delay")
+        # instance value, else the global vrrp_garp_lower_prio_* (keepalived), else None (= master values)
+        lp_rep = gar.get("garp_lower_prio_repeat", st.globals.get("vrrp_garp_lower_prio_repeat"))
+        lp_delay = gar.get("garp_lower_prio_delay", st.globals.get("vrrp_garp_lower_prio_delay"))
         if strict and lp_rep:
             err(at("strict_mode"), f"({n}) Strict mode requires no repeat garps. resetting")
             lp_rep = 0
@@ -591,7 +594,13 @@ def finish(st, interfaces: frozenset[str] | None = None) -> Config:  # noqa: ANN
                 notify_deleted=nt.get("notify_deleted") or nt.get("notify_deleted_flag"),
                 notify=nt.get("notify"),
                 notify_master_rx_lower_pri=nt.get("notify_master_rx_lower_pri"),
-                notify_priority_changes=b.notify_priority_changes,
+                notify_priority_changes=bool(
+                    b.notify_priority_changes
+                    if b.notify_priority_changes is not None
+                    else group_npc.get(n)
+                    if group_npc.get(n) is not None
+                    else st.globals.get("vrrp_notify_priority_changes", False)
+                ),
                 where=w,
             )
         )
