@@ -404,7 +404,11 @@ def read_lines(p: Path) -> list[str]:
     return p.read_text().splitlines() if p.exists() else []
 
 
-def test_notify_argv_and_fifo() -> None:
+@pytest.mark.parametrize("kind", ["pyvrrp", pytest.param("keepalived", marks=pytest.mark.interop)])
+def test_notify_argv_and_fifo(kind: str) -> None:
+    """The same notify configuration under pyvrrp and under keepalived (the oracle) records the same lines."""
+    if kind == "keepalived" and not (shutil.which("keepalived") or os.path.exists("/usr/sbin/keepalived")):
+        pytest.skip("keepalived is not installed (apt-get install keepalived)")
     with lab() as c:
         d = c.base / "notify"
         d.mkdir()
@@ -429,7 +433,7 @@ def test_notify_argv_and_fifo() -> None:
                 router_id="master",
                 globals_extra=f'    vrrp_notify_fifo "{fifo}"\n',
             )
-            m = c.node("master", conf=text)
+            m = c.node("master", kind=kind, conf=text)
             m.start()
             owner_within(c, VIP, "master", mdi(MASTER_PRIO) + 4)
             mark = len(m.log_text())
