@@ -23,6 +23,15 @@ ETH_P_ARP = 0x0806
 ETH_P_IPV6 = 0x86DD
 
 
+def ipv6_forwarding(ifname: str) -> bool:
+    """Whether ``ifname`` forwards IPv6 (keepalived ``get_ipv6_forwarding``: sets the NA's Router flag)."""
+    try:
+        with open(f"/proc/sys/net/ipv6/conf/{ifname}/forwarding") as f:
+            return f.read().strip() not in ("", "0")
+    except OSError:
+        return False
+
+
 class GarpSender:
     """Sends GARPs/NAs on one interface. ``mac`` is read from the socket address when not given."""
 
@@ -54,14 +63,18 @@ class GarpSender:
             self.open()
         assert self.sock is not None
         n = 0
+        router: bool | None = None
         for vip in vips:
             ip = vip.address.ip
             try:
                 if isinstance(ip, IPv4Address):
                     self.sock.send(wire_arp.garp(self.mac, ip))
                 else:
-                    # keepalived 2.2.7 sends the NA from the VIP itself (seen in its captures)
-                    self.sock.send(wire_ndisc.unsolicited_na(self.mac, ip, ip))
+                    # keepalived 2.2.7 sends the NA from the VIP itself (seen in its captures), with the
+                    # Router flag when the interface forwards IPv6 (vrrp_ndisc.c, checked at every send)
+                    if router is None:
+                        router = ipv6_forwarding(self.ifname)
+                    self.sock.send(wire_ndisc.unsolicited_na(self.mac, ip, ip, router=router))
                 n += 1
             except OSError as e:
                 log.warning("%s: gratuitous ARP/NA for %s failed: %s", self.ifname, ip, e.strerror or e)
