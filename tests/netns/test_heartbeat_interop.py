@@ -28,6 +28,8 @@ ROLES = {
     "pyvrrp-master": {"master": "pyvrrp", "slave": "heartbeat"},
     "pyvrrp-slave": {"master": "heartbeat", "slave": "pyvrrp"},
     "pyvrrp-both": {"master": "pyvrrp", "slave": "pyvrrp"},
+    # the reference: heartbeat's own times on the same machine and run, for the closing note
+    "heartbeat-both": {"master": "heartbeat", "slave": "heartbeat"},
 }
 
 FORGE = r"""
@@ -111,9 +113,11 @@ def test_heartbeat_pair_scenarios(role: str) -> None:
         assert not m.running(), diag(c)
         t = c.wait(lambda: s.holds(), 10)
         assert t is not None and m.free(), diag(c)
-        record(role, "3 graceful stop: slave takeover after stop returned", t, s.kind)
-        assert t < 2.5, f"takeover {t:.2f} s after the stop ({stop_took:.2f} s to stop)"
+        record(role, "3 graceful stop: slave holds, from the stop command", stop_took + t, s.kind)
+        # shutdone is sent before the stopping daemon exits: the takeover is that quick (§9.4)
+        assert t < 2.0, f"takeover {t:.2f} s after the stop returned ({stop_took:.2f} s to stop)"
         gen_before = m.generation()
+        started = time.monotonic()
         m.start()
         t = c.wait(lambda: only(m, s), 30)
         assert t is not None, diag(c)
@@ -122,12 +126,14 @@ def test_heartbeat_pair_scenarios(role: str) -> None:
 
         # 4. crash -> takeover after deadtime; restarts fail back (no lockout), twice
         for i in range(2):
-            c.wait(lambda: False, 2)  # let the pair settle (stable) before the crash
+            # let the pair settle: a node advertises dt = deadtime + 2 s for ~5 s after its start
+            c.wait(lambda: False, max(2.0, started + 6.0 - time.monotonic()))
             m.crash()
             t = c.wait(lambda: s.holds(), 15)
             assert t is not None, diag(c)
             record(role, f"4 crash #{i + 1}: slave takeover", t, s.kind)
             assert t >= 3.0, "taken over before the deadtime could expire"
+            started = time.monotonic()
             m.start()
             t = c.wait(lambda: only(m, s), 30)
             assert t is not None, diag(c)
@@ -135,17 +141,17 @@ def test_heartbeat_pair_scenarios(role: str) -> None:
         assert count(r"attempted replay attack", s.log_text()) == 0
         assert count(r"attempted replay attack", m.log_text()) == 0
 
-        # 5. 30 % loss on the heartbeat link for 25 s: no takeover, gaps repaired
+        # 5. 30 % loss on the heartbeat link for 15 s: no takeover, gaps repaired
         time.sleep(2)
         c.udp_loss(30, True)
         try:
-            deadline = time.monotonic() + 25
+            deadline = time.monotonic() + 12
             while time.monotonic() < deadline:
                 assert m.has_vip() and not s.has_vip(), diag(c)
                 time.sleep(0.5)
         finally:
             c.udp_loss(30, False)
-        time.sleep(3)
+        time.sleep(2)
         assert only(m, s), diag(c)
         logs = m.log_text() + s.log_text()
         assert count(r"lost packet\(s\)", logs) > 0, "the loss did not happen"

@@ -196,8 +196,8 @@ def test_load_and_check_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert cfg.authkeys is not None and cfg.authkeys.active.key == b"Hello!"
     assert hc.resolve_script(str(d), "nginx") == str(d / "resource.d" / "nginx")
     assert hc.check_ha_dir(str(d), node_name="MASTER") == 0
-    assert hc.check_ha_dir(str(d), node_name="other") == 5
-    assert "this node's name 'other'" in capsys.readouterr().err
+    assert hc.check_ha_dir(str(d), node_name="other") == 0
+    assert "warning: " in (err := capsys.readouterr().err) and "this node's name 'other'" in err
     os.chmod(d / "authkeys", 0o644)
     cfg = hc.load_ha_dir(str(d))
     assert cfg.exit_code() == 4 and cfg.authkeys is None
@@ -231,3 +231,21 @@ def test_shipped_reference_cluster(tmp_path: Path) -> None:
     assert g.node == "master" and g.key == "192.168.0.150/24/eth0:0"
     assert [r.name for r in g.resources] == ["IPaddr", "nginx"]
     assert cfg.authkeys is not None and cfg.authkeys.active == AuthKey(3, "md5", b"Hello!")
+
+
+def test_cli_check_ha_dir(tmp_path: Path) -> None:
+    """``pyvrrp --ha-dir DIR -t`` (the lead's CLI) reaches :func:`check_ha_dir`."""
+    import subprocess
+    import sys
+
+    d = _lab_dir(tmp_path)
+    r = subprocess.run(
+        [sys.executable, "-m", "pyvrrp", "--ha-dir", str(d), "-t"], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    assert "configuration OK" in r.stderr
+    (d / "ha.cf").write_text(LAB_CF + "serial /dev/ttyS0\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "pyvrrp", "--ha-dir", str(d), "-t"], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 5 and "ha.cf:14: serial: serial links are not supported" in r.stderr
