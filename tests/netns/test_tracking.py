@@ -337,7 +337,11 @@ def owners_eth1(c: Cluster) -> list[str]:
     return [n for n in c.nodes if c.topo.has_addr(n, VIP2, dev="eth1")]
 
 
-def test_sync_group_fails_over_as_one() -> None:
+@pytest.mark.parametrize("kind", ["pyvrrp", pytest.param("keepalived", marks=pytest.mark.interop)])
+def test_sync_group_fails_over_as_one(kind: str) -> None:
+    """Both nodes run ``kind``; keepalived is the oracle for the group/instance FIFO lines."""
+    if kind == "keepalived" and not (shutil.which("keepalived") or os.path.exists("/usr/sbin/keepalived")):
+        pytest.skip("keepalived is not installed (apt-get install keepalived)")
     with lab(links=2) as c:
         for node, addr in (("master", "198.18.0.181/32"), ("slave", "198.18.0.182/32")):
             c.topo.run(node, ["ip", "addr", "add", addr, "dev", "eth1"], check=True)
@@ -352,7 +356,7 @@ def test_sync_group_fails_over_as_one() -> None:
                 router_id=node,
                 globals_extra=f'    vrrp_notify_fifo "{fifo}"\n' if node == "slave" else "",
             )
-            c.node(node, conf=text)
+            c.node(node, kind=kind, conf=text)
         for n in c.nodes.values():
             n.start()
         owner_within(c, VIP, "master", mdi(MASTER_PRIO) + 4)
@@ -371,12 +375,14 @@ def test_sync_group_fails_over_as_one() -> None:
         c.topo.run("master", ["ip", "link", "set", "eth1", "up"], check=True)
         t_back = owner_within(c, VIP, "master", mdi(SLAVE_PRIO) + mdi(MASTER_PRIO) + MARGIN)
         assert wait(lambda: owners_eth1(c) == ["master"], 2), dump_logs(c)
-        print(f"TIMING story=sync-group failover={t:.2f}s failback={t_back:.2f}s")
+        print(f"TIMING kind={kind} story=sync-group failover={t:.2f}s failback={t_back:.2f}s")
         lines: list[str] = []
         with contextlib.suppress(BlockingIOError):
             lines = os.read(rd, 65536).decode().splitlines()
         os.close(rd)
-        # the slave's group went BACKUP -> MASTER -> BACKUP with its members (group priority is always 0)
+        # the slave's group went BACKUP -> MASTER -> BACKUP with its members (group priority is always 0);
+        # compared per object: the interleaving differs (keepalived notifies the group's initial state before
+        # its members', and which member hears the master first on failback is a race)
         want = ['GROUP "G1" BACKUP 0', 'GROUP "G1" MASTER 0', 'GROUP "G1" BACKUP 0']
         assert [x for x in lines if x.startswith("GROUP")] == want, lines
         for name in ("VI_1", "VI_2"):
