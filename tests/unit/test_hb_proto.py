@@ -374,3 +374,82 @@ def test_nak_for_unknown_seq_and_flow_control_off() -> None:
     )  # fmt: skip
     m.handle(hp.MsgIn(st), sim.now)
     assert not m.flow_control
+
+
+# ---------------------------------------------------------------------------------------------------
+# Replays: the real heartbeat peer's datagrams from a capture, fed to our machine at their capture times.
+
+DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "heartbeat"
+ADDR = {"master": "198.18.0.161", "slave": "198.18.0.162"}
+
+
+def replay(capture: str, me: str, start_at: float, until: float) -> tuple[hp.HbNode, list, list[str]]:
+    """Run ``me`` against the other node's messages in ``capture``; ping replies are immediate.
+    Returns (machine, [(t, action)], [held groups])."""
+    from test_hb_wire import pcap_frames, udp694_datagrams
+
+    other = ADDR["slave" if me == "master" else "master"]
+    rows = list(udp694_datagrams(DATA / capture))
+    t0 = next(pcap_frames(DATA / capture))[0]  # times as in the capture's text dump
+    feed = [(ts - t0, hw.decode(p).msg) for ts, src, p in rows if src == other]
+    node = hp.HbNode(params(me, generation=0x6B080D4A - 1))
+    out: list[tuple[float, hp.Action]] = []
+    held: list[str] = []
+    pending: list[tuple[float, hp.Event]] = [(start_at, hp.Start())]
+    pending += [(t, hp.MsgIn(m)) for t, m in feed if t >= start_at]
+    pending.sort(key=lambda x: x[0])
+    now = start_at
+    while True:
+        nxt = node.next_deadline()
+        t_ev = pending[0][0] if pending else None
+        cands = [x for x in (nxt, t_ev) if x is not None]
+        if not cands or min(cands) > until:
+            break
+        now = max(now, min(cands))
+        ev = pending.pop(0)[1] if t_ev is not None and t_ev <= now else hp.Tick()
+        for a in node.handle(ev, now):
+            out.append((now, a))
+            if isinstance(a, hp.PingProbe):
+                pending.append((now + 0.001, hp.PingIn(PING)))
+            elif isinstance(a, hp.Acquire):
+                held += [g for g in a.groups if g not in held]
+                pending.append((now + 0.1, hp.ResourceOpDone(a.op)))
+            elif isinstance(a, hp.Release):
+                held[:] = [g for g in held if g not in a.groups]
+                pending.append((now + 0.1, hp.ResourceOpDone(a.op)))
+        pending.sort(key=lambda x: x[0])
+    return node, out, held
+
+
+def test_replay_01_real_slave_against_our_master() -> None:
+    """01-startup: our master, started when the real master did, sees the real slave's messages."""
+    node, out, held = replay("01-startup.pcap", "master", start_at=1.07, until=22.0)
+    assert node.status == "active" and node.node_status("slave") == "active"
+    assert held == [VIP]
+    t_acq = next(t for t, a in out if isinstance(a, hp.Acquire) and VIP in a.groups)
+    assert 12.0 < t_acq < 16.0  # the real master took it at 14.68 s (10 s RQSTDELAY after comm-up)
+    assert node.stats.hb_replay == 0 and node.stats.hb_unknown_node == 0
+    assert node.peers["slave"].generation == 0x6B080D4C
+
+
+def test_replay_01_real_master_against_our_slave() -> None:
+    node, out, held = replay("01-startup.pcap", "slave", start_at=2.15, until=22.0)
+    assert node.status == "active" and node.node_status("master") == "active"
+    assert held == []
+    sent = [a.msg.get("t") for _, a in out if isinstance(a, hp.Send)]
+    assert "repnodes" in sent and "starting" in sent
+    # the real master announced it holds its group: we never take it
+    assert node.other_holds == hp.LOCAL and node.is_stable()
+
+
+def test_replay_07_real_master_dies_our_slave_takes_over() -> None:
+    """07-crash-deadtime: the real master's last status, then silence: takeover after its dt."""
+    from test_hb_wire import pcap_frames, udp694_datagrams
+
+    t0 = next(pcap_frames(DATA / "07-crash-deadtime.pcap"))[0]
+    rows = [r for r in udp694_datagrams(DATA / "07-crash-deadtime.pcap") if r[1] == ADDR["master"]]
+    last = rows[-1][0] - t0
+    node, out, held = replay("07-crash-deadtime.pcap", "slave", start_at=0.0, until=last + 30.0)
+    assert held == [VIP]
+    t_acq = next(t for t, a in out if isinstance(a, hp.Acquire) and VIP in a.groups)
+    assert t_acq > last  # only after the master went silent

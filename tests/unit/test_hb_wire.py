@@ -19,17 +19,36 @@ KEYS = {3: KEY}
 
 
 def _pcap(path: Path) -> Iterator[bytes]:
-    """Minimal classic-pcap reader (Ethernet link type): yields frames."""
+    for _ts, frame in pcap_frames(path):
+        yield frame
+
+
+def pcap_frames(path: Path) -> Iterator[tuple[float, bytes]]:
+    """Minimal classic-pcap reader (Ethernet link type): yields (timestamp, frame)."""
     raw = path.read_bytes()
     magic = raw[:4]
     endian = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
     linktype = struct.unpack(endian + "I", raw[20:24])[0]
     assert linktype == 1, f"{path.name}: link type {linktype}"
     pos = 24
+    nano = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
     while pos + 16 <= len(raw):
-        _, _, incl, _ = struct.unpack(endian + "IIII", raw[pos : pos + 16])
-        yield raw[pos + 16 : pos + 16 + incl]
+        sec, frac, incl, _ = struct.unpack(endian + "IIII", raw[pos : pos + 16])
+        yield sec + frac / (1e9 if nano else 1e6), raw[pos + 16 : pos + 16 + incl]
         pos += 16 + incl
+
+
+def udp694_datagrams(path: Path) -> Iterator[tuple[float, str, bytes]]:
+    """(timestamp, source IPv4, payload) of every UDP datagram to port 694."""
+    for ts, frame in pcap_frames(path):
+        if struct.unpack("!H", frame[12:14])[0] != 0x0800:
+            continue
+        ip = frame[14:]
+        ihl = (ip[0] & 0xF) * 4
+        total = struct.unpack("!H", ip[2:4])[0]
+        l4 = ip[ihl:total]
+        if ip[9] == 17 and struct.unpack("!H", l4[2:4])[0] == 694:
+            yield ts, ".".join(str(b) for b in ip[12:16]), l4[8:]
 
 
 def heartbeat_payloads(path: Path) -> Iterator[tuple[str, bytes]]:
