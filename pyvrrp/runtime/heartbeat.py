@@ -34,7 +34,7 @@ from pyvrrp.config.heartbeat import (
     resolve_script,
 )
 from pyvrrp.config.model import VipConfig
-from pyvrrp.errors import ConfigError, DecodeError
+from pyvrrp.errors import ConfigError, DecodeError, PyvrrpError
 from pyvrrp.io.garp import GarpPool
 from pyvrrp.io.netlink import NetlinkOps
 from pyvrrp.io.udp694 import IcmpPinger, MediumSpec, Udp694
@@ -475,8 +475,14 @@ class HeartbeatDaemon:
         loop = asyncio.get_running_loop()
         os.makedirs(self.state_dir, exist_ok=True)
         await self.resources.open()
-        self.media.open(loop, self._on_datagram)
-        self.pinger.open(loop, self._on_ping)
+        try:
+            self.media.open(loop, self._on_datagram)
+            self.pinger.open(loop, self._on_ping)
+        except OSError as e:
+            self.media.close()
+            self.resources.close()
+            devs = ", ".join(sorted({m.dev for m in self.media.media}))
+            raise PyvrrpError(f"cannot open the heartbeat media on {devs}: {e.strerror or e}") from None
         self._open_fifo(loop)
         stopping = False
 
