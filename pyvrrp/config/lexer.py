@@ -32,9 +32,9 @@ INCLUDE_W = 4  # wildcard without match is an error
 INCLUDE_B = 8  # missing file of a brace expansion is an error
 INCLUDE_ALL = INCLUDE_R | INCLUDE_M | INCLUDE_W | INCLUDE_B
 
-MAX_LINE = 4096  # keepalived MAXBUF is 1024*? ; generous bound against runaway expansion
+KEEPALIVED_MAXBUF = 1024  # lib/parser.h MAXBUF: the line buffer of read_line/replace_param
 MAX_INCLUDE_DEPTH = 64
-MAX_EXPANSIONS = 256  # definition replacements per line
+MAX_EXPANSIONS = 4096  # definition replacements per line (keepalived would loop forever on $X=$X)
 MAX_SEQ_ITEMS = 100_000  # total lines produced by ~SEQ/~LST
 
 Report = Callable[[str, str, int, str], None]
@@ -175,6 +175,9 @@ def decomment(s: str) -> str:
                 cont = True
                 break
         elif not quote and c in "!#":
+            # the rest is a comment, but keepalived still sees a continuation backslash at the end
+            # (decomment keeps scanning for '\\'), so "# x \\" becomes the line "\\"
+            cont = _ends_with_backslash(s, i)
             break
         else:
             out.append(c)
@@ -183,6 +186,20 @@ def decomment(s: str) -> str:
     if cont:
         r += "\\"
     return r
+
+
+def _ends_with_backslash(s: str, i: int) -> bool:
+    """After a comment start at ``s[i]``: does keepalived's scan end on a lone trailing backslash?"""
+    j = i + 1
+    n = len(s)
+    while j < n:
+        if s[j] == "\\":
+            if j + 1 >= n:
+                return True
+            j += 2
+            continue
+        j += 1
+    return False
 
 
 def expand_braces(pattern: str) -> list[str]:
@@ -285,6 +302,7 @@ class Lexer:
         self.block_depth = 0
         self.seq_items = 0
         self.files_read: list[str] = []
+        self._overflow = False
         self._std_defs()
 
     # -- definitions -------------------------------------------------------------------------
@@ -498,21 +516,23 @@ class Lexer:
                 pos = i + 1
                 continue
             d, end, params = r
-            found = True
             count += 1
-            if count > MAX_EXPANSIONS or len(buf) > MAX_LINE:
+            value = d.fn(params) if d.fn else d.value
+            first, _, more = value.partition("\n") if d.multiline else (value, "", "")
+            # keepalived works in a MAXBUF (1024) buffer: a substitution that would not fit stops the
+            # expansion and the line is used as far as it got (replace_param returns NULL)
+            if count > MAX_EXPANSIONS or len(buf) + len(first) - (end - i) >= KEEPALIVED_MAXBUF:
                 self._err(
                     f"Parameter substitution on line '{buf[:80]}' would exceed maximum line length",
                     where=(file, lineno),
                 )
-                return ""
-            value = d.fn(params) if d.fn else d.value
-            if d.multiline:
-                first, _, more = value.partition("\n")
-                if more:
-                    self.multiline = more.split("\n") + self.multiline
-                    self.multiline_where = (file, lineno)
-                value = first
+                self._overflow = True
+                return buf
+            found = True
+            if more:
+                self.multiline = more.split("\n") + self.multiline
+                self.multiline_where = (file, lineno)
+            value = first
             buf = buf[:i] + value + buf[end:]
             if value.lstrip(_WS).startswith("~"):
                 break
@@ -731,8 +751,12 @@ class Lexer:
                 if buf.startswith("~"):
                     break
                 if "$" in buf:
+                    self._overflow = False
                     new = self._replace(buf, file, lineno)
                     if new is None:
+                        break
+                    if self._overflow:
+                        buf = new
                         break
                     buf = decomment(new)
                     if buf.startswith("@") or "$" in buf:
