@@ -224,21 +224,33 @@ class NetlinkMonitor:
         if self._ipr is None:
             await self.open()
         assert self._ipr is not None
-        async for msg in self._ipr.get():
-            ev = msg.get("event")
-            if ev in ("RTM_NEWLINK", "RTM_DELLINK"):
-                yield LinkEvent(
+        while True:  # pyroute2's get() returns after each received batch
+            async for msg in self._ipr.get():
+                for out in self._convert(msg):
+                    yield out
+
+    @staticmethod
+    def _convert(msg: dict) -> list[LinkEvent | AddrEvent]:
+        ev = msg.get("event")
+        if ev in ("RTM_NEWLINK", "RTM_DELLINK"):
+            flags = msg["flags"]
+            return [
+                LinkEvent(
                     name=msg.get("IFLA_IFNAME") or "",
                     index=msg["index"],
-                    lower_up=bool(msg["flags"] & IFF_LOWER_UP) and bool(msg["flags"] & IFF_UP),
+                    lower_up=bool(flags & IFF_LOWER_UP) and bool(flags & IFF_UP),
                     deleted=ev == "RTM_DELLINK",
                 )
-            elif ev in ("RTM_NEWADDR", "RTM_DELADDR"):
-                addr = msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
-                if addr:
-                    yield AddrEvent(
+            ]
+        if ev in ("RTM_NEWADDR", "RTM_DELADDR"):
+            addr = msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
+            if addr:
+                return [
+                    AddrEvent(
                         added=ev == "RTM_NEWADDR",
                         index=msg["index"],
                         address=ip_address(addr),
                         prefixlen=msg["prefixlen"],
                     )
+                ]
+        return []

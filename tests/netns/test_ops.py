@@ -117,9 +117,12 @@ def ops() -> Iterator[Ops]:
     c = Cluster(topo)
     o = Ops(c)
     try:
+        # the master first: started together, a slow Python start on a loaded machine can let the slave's
+        # down timer (3.61 s) expire before the master's (3.41 s) — a real race, not what these tests check
         o.add("master", "198.18.0.161", 150)
-        o.add("slave", "198.18.0.162", 100)
         assert c.wait_owner(VIP, "master", 15) is not None, o.node("master").log_text()[-3000:]
+        o.add("slave", "198.18.0.162", 100)
+        assert Topology.wait_for(lambda: "Startup complete" in o.node("slave").log_text(), 10)
         # the slave has heard the master at least once
         assert Topology.wait_for(lambda: "198.18.0.161" in json.dumps(o.status("slave")["instances"]), 10)
         yield o
