@@ -375,6 +375,63 @@ def test_v3_ipv6_failover_client_follows(cluster6: Cluster, kinds: tuple[str, st
     run_failover(cluster6, kinds, SETUP6, tmp_path)
 
 
+# -- interval adoption -------------------------------------------------------------------------
+SLOW = 0.5  # the master's interval; the backup is configured with ADV4 (0.05)
+
+
+@pytest.mark.parametrize("kinds", PAIRS)
+def test_v3_backup_adopts_master_interval(cluster: Cluster, kinds: tuple[str, str], tmp_path: Path) -> None:
+    """RFC 5798 §6.4.2: the backup sets Master_Adver_Interval from the adverts. A backup configured for 50 ms
+    under a 500 ms master stays backup (its own Master_Down_Interval, 180 ms, would make it flap), takes
+    over a crashed master after 3*0.5 + Skew_Time, then advertises its own 50 ms interval."""
+    topo = cluster.topo
+    need("tcpdump")
+    for k in kinds:
+        if k == "keepalived":
+            need("keepalived")
+    fast, slow = SETUP4, Setup(4, SLOW, (VIP4,))
+    m = cluster.node("master", kinds[0], conf=slow.conf(M_PRIO, "MASTER"))
+    s = cluster.node("slave", kinds[1], conf=fast.conf(S_PRIO, "BACKUP"))
+    src_m, src_s = NODES["master"].split("/")[0], NODES["slave"].split("/")[0]
+    pcap = tmp_path / "link.pcap"
+    cap = topo.capture("client", pcap, "ip proto 112")
+    try:
+        m.start()
+        assert cluster.wait_owner(VIP4, "master", timeout=10), diagnostics(m)
+        s.start()
+        assert topo.wait_for(lambda: "Entering BACKUP STATE" in s.log_text(), 10), diagnostics(m, s)
+        # before its first advert arrives the backup runs on its own 180 ms timer and may win a start-up
+        # election; once it has heard the master it must stay backup
+        t_settle = time.time() + 2 * SLOW
+        time.sleep(2 * SLOW)
+        assert cluster.owners(VIP4) == ["master"], diagnostics(m, s)
+        bad = watch_owner(cluster, VIP4, "master", 4 * SLOW)
+        assert not bad, (bad[:5], diagnostics(m, s))
+        t_kill = time.time()
+        m.stop(signal.SIGKILL)
+        assert topo.wait_for(lambda: s.has_vip(VIP4), mdi(S_PRIO, SLOW) + 3), diagnostics(m, s)
+        time.sleep(0.5)
+    finally:
+        topo.stop(cap)
+    ev = read_events(pcap)
+    # the backup said nothing while it was backup (after the start-up settled)
+    quiet = [e for e in adverts(ev, src_s) if t_settle < e.ts < t_kill]
+    assert not quiet, timeline(ev, t_settle, t_kill)
+    # the master kept its own 500 ms interval (no gap a 500 ms-based backup would act on)
+    m_adv = [e for e in adverts(ev, src_m) if t_settle < e.ts < t_kill]
+    assert len(m_adv) >= 3 and max(intervals([e.ts for e in m_adv])) < mdi(S_PRIO, SLOW)
+    last_m = [e for e in adverts(ev, src_m) if e.ts < t_kill + 0.05]
+    first_s = [e for e in adverts(ev, src_s) if e.ts > t_kill]
+    assert last_m and first_s, timeline(ev, t_kill - 1)
+    takeover = first_s[0].ts - last_m[-1].ts
+    bound = mdi(S_PRIO, SLOW)  # with the master's interval, not the backup's own 0.18 s
+    assert bound - EARLY <= takeover <= bound + LATE, (takeover, bound, timeline(ev, t_kill - 1))
+    # as master it goes back to its configured 50 ms
+    own = sorted(intervals([e.ts for e in adverts(ev, src_s) if e.ts >= first_s[0].ts]))
+    assert len(own) >= 5 and abs(own[len(own) // 2] - ADV4) < 0.02, own
+    record("v3_interval_adoption", master=kinds[0], slave=kinds[1], takeover_s=round(takeover, 4))
+
+
 # -- a v3 peer on a v2 VRID ----------------------------------------------------------------------
 V3_INTRUDER = r"""
 import socket, struct, sys, time
