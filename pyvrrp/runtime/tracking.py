@@ -374,7 +374,6 @@ class Tracking:
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def _start_probes(self) -> None:
-        self.links.start_watch()
         for sc in self.scripts.values():
             sc.start()
         for ft in self.files.values():
@@ -383,7 +382,6 @@ class Tracking:
             self.procs.start()
 
     async def _stop_probes(self) -> None:
-        await self.links.stop_watch()
         await asyncio.gather(*(sc.stop() for sc in self.scripts.values()), return_exceptions=True)
         await asyncio.gather(*(ft.stop() for ft in self.files.values()), return_exceptions=True)
         if self.procs is not None:

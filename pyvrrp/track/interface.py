@@ -5,21 +5,14 @@ An interface is *up* while it has IFF_UP and IFF_LOWER_UP (carrier), as keepaliv
 state comes from one netlink query per interface at start (:meth:`LinkTracker.prime`) and then from the
 daemon's netlink link events (``daemon.link_hooks`` -> :meth:`LinkTracker.on_link`): no polling. A missing or
 deleted interface is down.
-
-:meth:`LinkTracker.watch` is a fallback watcher on its own netlink socket: ``NetlinkMonitor.events()`` (pyroute2
-0.9.7) ends after each received batch, so a consumer that iterates it once (the daemon's ``_watch_netlink``
-at the time of writing) stops hearing link changes after the first batch. The watcher re-enters the
-iterator; events arriving twice (here and through ``link_hooks``) are harmless, a repeated state is ignored.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Iterable
 
-from pyvrrp.io.netlink import LinkEvent, NetlinkMonitor, NetlinkOps
+from pyvrrp.io.netlink import LinkEvent, NetlinkOps
 
 log = logging.getLogger("pyvrrp.vrrp")
 
@@ -65,37 +58,3 @@ class LinkTracker:
     def on_link(self, ev: LinkEvent) -> None:
         """A ``daemon.link_hooks`` callback."""
         self.set(ev.name, ev.lower_up and not ev.deleted)
-
-    def start_watch(self) -> None:
-        """Start the fallback netlink watcher (see the module docstring)."""
-        if getattr(self, "_watch_task", None) is None:
-            self._watch_task: asyncio.Task[None] | None = asyncio.get_running_loop().create_task(
-                self._watch(), name="track-links"
-            )
-
-    async def stop_watch(self) -> None:
-        t = getattr(self, "_watch_task", None)
-        self._watch_task = None
-        if t is not None:
-            t.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
-
-    async def _watch(self) -> None:
-        mon = NetlinkMonitor()
-        try:
-            await mon.open()
-            while True:
-                got = False
-                async for ev in mon.events():
-                    got = True
-                    if isinstance(ev, LinkEvent):
-                        self.on_link(ev)
-                if not got:  # the socket is closed or broken: do not spin
-                    await asyncio.sleep(0.5)
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:
-            log.error("link tracking stopped: %s", e)
-        finally:
-            mon.close()
