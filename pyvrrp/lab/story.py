@@ -31,6 +31,7 @@ from pyvrrp.lab.topo import Topology, TopologyError, leftover_namespaces
 
 DEFAULT_PREFIX = "pvlab"
 PREFIX_ENV = "PYVRRP_LAB_PREFIX"
+MARK_ENV = "PYVRRP_LAB"  # set in the environment of every process the lab starts
 SEED_NET = "192.168.0."
 LAB_NET = "198.18.0."
 VIP = "198.18.0.150"
@@ -69,6 +70,11 @@ def lab_workdir(prefix: str) -> Path:
     return Path(tempfile.gettempdir()) / f"{prefix}-lab"
 
 
+def lab_cmd(prefix: str, sub: str) -> str:
+    """How the user reaches this lab again (the prefix is spelled out when it is not the default)."""
+    return f"pyvrrp lab {sub}" + ("" if prefix == DEFAULT_PREFIX else f" --prefix {prefix}")
+
+
 def lab_namespaces(prefix: str) -> list[str]:
     return leftover_namespaces(f"{prefix}-")
 
@@ -79,7 +85,31 @@ class LabTopology(Topology):
 
     def spawn(self, node: str, argv, **popen_kw):  # type: ignore[no-untyped-def, override]
         popen_kw.setdefault("start_new_session", True)
+        # every process of the lab carries its name: `lab down` and the tests can tell them apart
+        env = dict(popen_kw.get("env") or os.environ)
+        env[MARK_ENV] = self.prefix
+        popen_kw["env"] = env
         return super().spawn(node, argv, **popen_kw)
+
+    def addrs_of(self, node: str, dev: str = "eth0") -> list[str]:
+        """``ip -n`` (a setns only) rather than ``ip netns exec`` (a mount namespace per call): cheap enough
+        to poll every few milliseconds."""
+        ip = find_tool("ip") or "ip"
+        try:
+            res = subprocess.run(
+                [ip, "-n", self.ns(node), "-o", "addr", "show", "dev", dev],
+                capture_output=True,
+                text=True,
+                timeout=20,
+            )
+        except subprocess.TimeoutExpired:
+            raise LabError("the machine is too busy: `ip addr show` took more than 20 s") from None
+        out = []
+        for line in res.stdout.splitlines():
+            parts = line.split()
+            if len(parts) > 3 and parts[2] in ("inet", "inet6"):
+                out.append(parts[3])
+        return out
 
 
 def find_tool(name: str) -> str | None:
@@ -112,7 +142,7 @@ def preflight(prefix: str, need: tuple[str, ...] = ()) -> None:
     if left:
         raise LabError(
             f"a lab is already up or left over from a crashed run ({', '.join(left)}): "
-            f"remove it with `pyvrrp lab down`" + ("" if prefix == DEFAULT_PREFIX else f" (prefix {prefix})")
+            f"remove it with `{lab_cmd(prefix, 'down')}`"
         )
 
 
@@ -255,7 +285,10 @@ def derive_lab_config(seed: str, prio_gap: int = 50) -> LabConfig:
         out.notes.append(
             f"no vrrp_script in the file yet: the seed's chk_nginx and chk_gateway added (weight {weight})"
         )
-    out.text = "! pyvrrp lab: derived from the reference cluster.conf (192.168.0.x -> 198.18.0.x)\n" + text
+    out.text = (
+        "! pyvrrp lab: derived from the reference cluster.conf (seed addresses moved into 198.18.0.0/24)\n"
+        + text
+    )
     return out
 
 
@@ -654,11 +687,38 @@ class Story:
         return self.s.wait(label, pred, bound + 5, bound)
 
     def _move(
-        self, title: str, action: Callable[[], None], to: str, bound: float, exclusive: bool = True
+        self,
+        title: str,
+        action: Callable[[], None],
+        to: str,
+        bound: float,
+        exclusive: bool = True,
+        why: str | None = None,
+        note: str | None = None,
     ) -> None:
+        """Do ``action``, wait until ``to`` owns the VIP and the client is served by it; with ``why``, also
+        time the master's priority change (``why`` names its cause: "chk_nginx failed")."""
+        m = self.c.nodes["master"]
+        mark = len(m.log_text())
+        t_mono = time.monotonic()
+        seen: list[tuple[float, str, str]] = []
+        rx = re.compile(r"Changing effective priority from (\d+) to (\d+)")
+
+        def watch() -> None:
+            if why and not seen:
+                hit = rx.search(m.log_text()[mark:])
+                if hit:
+                    seen.append((time.monotonic() - t_mono, hit.group(1), hit.group(2)))
+
         t_wall = time.time()
         action()
-        secs = self._await_owner(f"waiting for {to} to own {self.t.vip}", to, bound, exclusive)
+
+        def pred() -> bool:
+            watch()
+            own = self.owners()
+            return own == [to] if exclusive else to in own
+
+        secs = self.s.wait(f"waiting for {to} to own {self.t.vip}", pred, bound + 5, bound)
         if secs is None:
             self.record(
                 title,
@@ -669,11 +729,18 @@ class Story:
         # the client is served again by the new owner: outage measured by the probe
         t_vip = time.time()
         served = self.s.wait(f"waiting for the client to reach {to}", lambda: self.served_by(to, t_vip), 10)
+        watch()
         out = outage(self.served(), t_wall, time.time())
         if served is None:
             self.record(title, False, f"VIP on {to} after {secs:.1f} s, but the client is not served by {to}")
             return
         self.record(title, True, f"VIP moved to {to} in {secs:.1f} s, client outage {out:.1f} s", secs, out)
+        pad = " " * 42
+        if why and seen:
+            at, a, b = seen[0]
+            self.s.line(f"{pad}{why} after {at:.1f} s: master's priority {a} {self.s.arrow()} {b}")
+        if note:
+            self.s.line(f"{pad}{note}")
 
     def _timeline(self) -> None:
         c, t, s = self.c, self.t, self.s
@@ -716,6 +783,7 @@ class Story:
             lambda: self.topo and self.topo.stop(self.webs.pop("master")),
             "slave",
             track_fail,
+            why="chk_nginx failed",
         )
         self.hold("the slave serves the client", 3)
         # 4. restored -> failback
@@ -724,12 +792,21 @@ class Story:
             lambda: self.webs.__setitem__("master", start_web(self.c.topo, "master")),
             "master",
             track_back,
+            why="chk_nginx succeeded again",
         )
         self.hold("the master serves the client again", 3)
         # 5. gateway ICMP dropped on the master -> chk_gateway fails -> failover
-        self._move("gateway ICMP dropped on master", self._drop_icmp, "slave", track_fail)
+        self._move(
+            "gateway ICMP dropped on master", self._drop_icmp, "slave", track_fail, why="chk_gateway failed"
+        )
         self.hold("the slave serves the client", 3)
-        self._move("gateway ICMP restored", self._restore_icmp, "master", track_back)
+        self._move(
+            "gateway ICMP restored",
+            self._restore_icmp,
+            "master",
+            track_back,
+            why="chk_gateway succeeded again",
+        )
         self.hold("the master serves the client again", 3)
         # 6. the master daemon is killed -> takeover on the slave's down timer
         self._move(
@@ -738,9 +815,19 @@ class Story:
             "slave",
             t.mdi("slave") + 1,
             exclusive=False,  # a crashed keepalived/pyvrrp leaves its addresses behind, as on a real host
+            note=(
+                f"slave's down timer: {t.mdi('slave'):.1f} s after the last advert; the dead daemon left "
+                "the VIP on master, which answered until the slave's gratuitous ARPs"
+            ),
         )
         self.hold("the slave serves the client", 3)
-        self._move("master daemon restarted", m.start, "master", t.mdi("master") + 3)
+        self._move(
+            "master daemon restarted",
+            m.start,
+            "master",
+            t.mdi("master") + 3,
+            note="the restarted daemon removed its stale VIP and preempted (priority 150 > 100)",
+        )
 
     def _drop_icmp(self) -> None:
         assert self.topo is not None
@@ -775,11 +862,12 @@ class Story:
                 s.line()
                 s.line(f"The lab stays up (namespaces {self.o.prefix}-*, files in {self.workdir}). Try:")
                 sock = self.workdir / "master" / "control.sock"
-                s.line(f"  pyvrrp lab shell client      then: curl http://{self.t.vip}/")
+                pfx = self.o.prefix
+                s.line(f"  {lab_cmd(pfx, 'shell client')}    then: curl http://{self.t.vip}/")
                 s.line(
-                    f"  pyvrrp lab shell master      then: ip addr show eth0; pyvrrp status --control-socket {sock}"
+                    f"  {lab_cmd(pfx, 'shell master')}    then: ip addr show eth0; pyvrrp status --control-socket {sock}"
                 )
-                s.line("  pyvrrp lab down              removes everything")
+                s.line(f"  {lab_cmd(pfx, 'down')}            removes everything")
                 return
             if self.cluster is not None:
                 for n in self.cluster.nodes.values():
@@ -793,7 +881,7 @@ class Story:
                 s.line(f"warning: namespaces left behind: {', '.join(left)} (pyvrrp lab down)")
             elif self.topo is not None:
                 s.line("Lab removed: namespaces, links and processes are gone.")
-            if not left and self.results and all(r.ok for r in self.results):
+            if not left and all(r.ok for r in self.results):  # a failed step keeps its logs
                 shutil.rmtree(self.workdir, ignore_errors=True)
 
 
