@@ -250,40 +250,64 @@ def derive_lab_config(seed: str, prio_gap: int = 50) -> LabConfig:
     if k or k2:
         out.notes.append("interfaces renamed to the lab's eth0")
     checks = {"chk_nginx": web_check_cmd(), "chk_gateway": gw_check_cmd()}
-    has_scripts = all(_block(text, f"vrrp_script\\s+{name}") for name in checks)
-    if has_scripts:
-        for name, cmd in checks.items():
-            span = _block(text, f"vrrp_script\\s+{name}")
-            assert span is not None
-            a, b = span
-            body, c = re.subn(
+    weight = -(prio_gap + 10)
+    replaced: list[str] = []
+    added: list[str] = []
+    kept: list[str] = []
+    for name, cmd in checks.items():
+        span = _block(text, f"vrrp_script\\s+{name}")
+        if span is not None:
+            x, y = span
+            cur = re.search(r"^[ \t]*script[ \t]+\"?([^\s\"]+)", text[x:y], re.M)
+            if cur and os.path.isabs(cur.group(1)) and os.access(cur.group(1), os.X_OK):
+                kept.append(name)  # the file's own command runs here as it is
+                continue
+            body = re.sub(
                 r"^([ \t]*script[ \t]+).*$",
                 lambda m, cmd=cmd: f'{m.group(1)}"{cmd}"',
-                text[a:b],
+                text[x:y],
                 count=1,
                 flags=re.M,
             )
-            text = text[:a] + body + text[b:]
-        out.notes.append(
-            "chk_nginx and chk_gateway run lab checks (HTTP GET of the node's web server, ping of the gateway)"
-        )
-    else:
-        weight = -(prio_gap + 10)
-        scripts = "".join(
-            f'vrrp_script {name} {{\n    script "{cmd}"\n    interval 1\n    timeout 1\n'
-            f"    fall 2\n    rise 2\n    weight {weight}\n}}\n\n"
-            for name, cmd in checks.items()
-        )
-        span = _block(text, r"vrrp_instance\s+\S+")
-        if span is None:
+            text = text[:x] + body + text[y:]
+            replaced.append(name)
+            continue
+        inst = _block(text, r"vrrp_instance\s+\S+")
+        if inst is None:
             raise LabError("the reference configuration has no vrrp_instance")
-        a, _ = span
-        brace = text.index("{", a) + 1
-        track = "\n    track_script {\n        chk_nginx\n        chk_gateway\n    }"
-        text = text[:a] + scripts + text[a:brace] + track + text[brace:]
+        x, _ = inst
+        text = (
+            text[:x] + f'vrrp_script {name} {{\n    script "{cmd}"\n    interval 1\n    timeout 1\n'
+            f"    fall 2\n    rise 2\n    weight {weight}\n}}\n\n" + text[x:]
+        )
+        added.append(name)
+    # every check is tracked by the (first) instance
+    inst = _block(text, r"vrrp_instance\s+\S+")
+    assert inst is not None
+    x, y = inst
+    tracked = _block(text[x:y], r"track_script")
+    if tracked is None:
+        brace = text.index("{", x) + 1
+        names = "".join(f"        {n}\n" for n in checks)
+        text = text[:brace] + f"\n    track_script {{\n{names}    }}" + text[brace:]
+    else:
+        tx, ty = tracked
+        body = text[x + tx : x + ty]
+        missing = [n for n in checks if not re.search(rf"^\s*{n}\b", body, re.M)]
+        if missing:
+            close = x + ty - 1  # the block's closing brace
+            text = text[:close] + "".join(f"    {n}\n    " for n in missing) + text[close:]
+    if kept:
+        out.notes.append(f"{' and '.join(kept)}: the file's own checks (they run as they are in the lab)")
+    if replaced:
+        out.notes.append(
+            f"{' and '.join(replaced)}: the file's settings, with lab commands (HTTP GET of the node's "
+            "web server, ping of the gateway)"
+        )
+    if added:
         out.injected = True
         out.notes.append(
-            f"no vrrp_script in the file yet: the seed's chk_nginx and chk_gateway added (weight {weight})"
+            f"{' and '.join(added)} not in the file yet: the seed's check(s) added (weight {weight})"
         )
     out.text = (
         "! pyvrrp lab: derived from the reference cluster.conf (seed addresses moved into 198.18.0.0/24)\n"
@@ -488,14 +512,24 @@ class Screen:
 
     def line(self, text: str = "") -> None:
         self.clear()
-        print(text, file=self.out, flush=True)
+        self._write(text + "\n")
 
     def clear(self) -> None:
         if self.tty:
-            self.out.write("\r\033[K")
+            self._write("\r\033[K")
+
+    def _write(self, text: str) -> None:
+        """A closed terminal or pipe (``pyvrrp lab | head``) must not stop the lab from cleaning up."""
+        if self.out is None:
+            return
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            self.out = None  # type: ignore[assignment]
 
     def progress(self, label: str, elapsed: float, bound: float | None) -> None:
-        if not self.tty:
+        if not self.tty or self.out is None:
             return
         frames = "\u280b\u2819\u2839\u2838\u283c\u2834\u2826\u2827\u2807\u280f" if self.utf else "|/-\\"
         self._spin = (self._spin + 1) % len(frames)
@@ -508,8 +542,7 @@ class Screen:
             tail = f"[{bar}] {elapsed:4.1f} s (expected within {bound:.1f} s)"
         else:
             tail = f"{elapsed:4.1f} s"
-        self.out.write(f"\r\033[K     {frames[self._spin]} {label}  {tail}")
-        self.out.flush()
+        self._write(f"\r\033[K     {frames[self._spin]} {label}  {tail}")
 
     def wait(
         self, label: str, pred: Callable[[], bool], timeout: float, bound: float | None = None

@@ -61,7 +61,7 @@ def test_either_check_failing_moves_the_vip(tmp_path: Path) -> None:
 
 SEED_WITH_SCRIPTS = """\
 vrrp_script chk_nginx {
-    script "/usr/bin/killall -0 nginx"   ! the seed's own check
+    script "/usr/local/sbin/no-such-check-nginx.sh"   ! the seed's own check, absent here
     interval 2
     weight -60
 }
@@ -91,12 +91,14 @@ vrrp_instance VI_1 {
 def test_existing_checks_keep_their_tuning_and_run_lab_commands(tmp_path: Path) -> None:
     lab = derive_lab_config(SEED_WITH_SCRIPTS)
     assert not lab.injected
-    assert "killall" not in lab.text and "192.168." not in lab.text
+    assert "no-such-check" not in lab.text and "192.168." not in lab.text
     cfg = _load(lab.text, tmp_path, "master")
     scripts = {s.name: s for s in cfg.scripts}
     assert scripts["chk_nginx"].interval == 2 and scripts["chk_nginx"].weight == -60
     assert "http://127.0.0.1/" in " ".join(scripts["chk_nginx"].argv)
-    assert scripts["chk_gateway"].argv[-1] == "198.18.0.1"
+    # a command that exists here is kept as the file has it (addresses moved into the lab)
+    assert scripts["chk_gateway"].argv == ("/usr/bin/ping", "-c1", "198.18.0.1")
+    assert any("chk_nginx: the file's settings, with lab commands" in n for n in lab.notes)
     inst = cfg.instances[0]
     assert inst.interface == "eth0"
     assert inst.vips[0].dev == "eth0"
@@ -234,3 +236,19 @@ def test_bad_options() -> None:
     assert "--daemons" in line
     line = _one_line_error(CliRunner().invoke(_app(), ["lab", "bench", "--scale", "1,300"]))
     assert "1..255" in line
+
+
+def test_a_missing_check_is_added_and_tracked_next_to_existing_ones(tmp_path: Path) -> None:
+    seed = SEED_WITH_SCRIPTS.replace(
+        SEED_WITH_SCRIPTS[
+            SEED_WITH_SCRIPTS.index("vrrp_script chk_gateway") : SEED_WITH_SCRIPTS.index("vrrp_instance")
+        ],
+        "",
+    ).replace("        chk_gateway\n", "")
+    lab = derive_lab_config(seed)
+    assert lab.injected
+    cfg = _load(lab.text, tmp_path, "master")
+    assert not [d for d in cfg.diagnostics if d.level in ("error", "fatal")], cfg.diagnostics
+    assert {s.name for s in cfg.scripts} == {"chk_nginx", "chk_gateway"}
+    assert {t.name for t in cfg.instances[0].track_scripts} == {"chk_nginx", "chk_gateway"}
+    assert lab.text.count("track_script") == 1
