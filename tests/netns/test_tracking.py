@@ -24,7 +24,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -94,14 +94,7 @@ def conf(*parts: str, router_id: str = "pv", globals_extra: str = "") -> str:
     return f"global_defs {{\n    router_id {router_id}\n{globals_extra}}}\n" + "".join(parts)
 
 
-def wait(pred: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while True:
-        if pred():
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(interval)
+wait = Topology.wait_for
 
 
 def wait_log(node: Node, pattern: str, timeout: float, after: int = 0) -> bool:
