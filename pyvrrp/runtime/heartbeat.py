@@ -6,7 +6,8 @@ between heartbeat and pyvrrp without ever sending a lower generation, §8), open
 ICMP pinger, runs the machine's timers, signs/encodes what it sends and verifies what it receives, runs
 resource groups (VIPs through netlink + gratuitous ARPs, services through ``resource.d/NAME`` then
 ``/etc/init.d/NAME`` with ``start``/``stop``/``status``), reads the local FIFO that ``hb_standby`` and
-``hb_takeover`` write to, and writes a status file (``STATE_DIR/heartbeat.json``).
+``hb_takeover`` write to, writes a status file (``STATE_DIR/heartbeat.json``) and answers the control
+socket (``pyvrrp status``; ``standby``/``takeover`` commands).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from pyvrrp.errors import ConfigError, DecodeError, PyvrrpError
 from pyvrrp.io.garp import GarpPool
 from pyvrrp.io.netlink import NetlinkOps
 from pyvrrp.io.udp694 import IcmpPinger, MediumSpec, Udp694
+from pyvrrp.observe.status import DEFAULT_SOCKET, ControlError, ControlServer
 from pyvrrp.proto import heartbeat as hp
 from pyvrrp.wire import heartbeat as hw
 
@@ -284,8 +286,11 @@ class HeartbeatDaemon:
         state_dir: str,
         hb_lib_dir: str = HB_LIB_DIR,
         log_detail: bool = False,
+        control_socket: str | None = None,
     ) -> None:
         self.cfg = cfg
+        self.control_socket = control_socket
+        self.control: ControlServer | None = None
         self.name = node_name
         self.state_dir = state_dir
         self.hb_lib_dir = hb_lib_dir
@@ -439,6 +444,46 @@ class HeartbeatDaemon:
             elif isinstance(a, hp.Exit):
                 self.exit_code = a.code
 
+    def status_doc(self) -> dict:
+        """The control socket's ``status`` answer: no VRRP instances, a ``heartbeat`` section."""
+        snap = self.node.snapshot()
+        snap["groups"] = [{"owner": node, "key": key} for node, key in self.params.groups]
+        return {
+            "ok": True,
+            "mode": "heartbeat",
+            "pid": os.getpid(),
+            "time": time.time(),
+            "instances": [],
+            "heartbeat": snap,
+        }
+
+    def _admin(self, kind: str, args: list[str]) -> dict:
+        rsc = args[0] if args else "all"
+        if rsc not in ("all", "local", "foreign", "failback"):
+            return {"ok": False, "error": f"{kind}: resources must be all, local, foreign or failback"}
+        ev = hp.AdminStandby(rsc) if kind == "standby" else hp.AdminTakeover(rsc)
+        self.events.put_nowait(ev)
+        return {"ok": True, "queued": f"{kind} {rsc}"}
+
+    async def _open_control(self) -> None:
+        if not self.control_socket:
+            return
+        server = ControlServer(
+            self.control_socket,
+            {
+                "status": lambda args: self.status_doc(),
+                "ping": lambda args: {"ok": True, "pong": True},
+                "standby": lambda args: self._admin("standby", args),
+                "takeover": lambda args: self._admin("takeover", args),
+            },
+        )
+        try:
+            await server.start()
+        except (ControlError, OSError) as e:
+            log.warning("no control socket: %s", e)
+            return
+        self.control = server
+
     def _write_status(self) -> None:
         snap = self.node.snapshot()
         snap["time"] = time.time()
@@ -484,6 +529,7 @@ class HeartbeatDaemon:
             devs = ", ".join(sorted({m.dev for m in self.media.media}))
             raise PyvrrpError(f"cannot open the heartbeat media on {devs}: {e.strerror or e}") from None
         self._open_fifo(loop)
+        await self._open_control()
         stopping = False
 
         def on_signal() -> None:
@@ -521,6 +567,8 @@ class HeartbeatDaemon:
             for w in workers:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await w
+            if self.control is not None:
+                await self.control.close()
             self.media.close()
             self.pinger.close()
             self.resources.close()
@@ -540,9 +588,13 @@ async def run_heartbeat(
     state_dir: str,
     pidfile: str | None = None,
     hb_lib_dir: str = HB_LIB_DIR,
+    control_socket: str | None = DEFAULT_SOCKET,
 ) -> int:
     """Run one heartbeat-compatible node until SIGTERM/SIGINT (graceful: release, ``shutdone``).
-    Returns the exit code. Raises :class:`ConfigError` for a configuration that cannot run."""
+    Returns the exit code. Raises :class:`ConfigError` for a configuration that cannot run.
+
+    ``control_socket``: answers ``status`` (``pyvrrp status --json`` shows a ``heartbeat`` section),
+    ``standby [all|local|foreign|failback]`` and ``takeover [...]``; None disables it."""
     cfg = require(load_ha_dir(ha_dir))
     me = (node_name or os.uname().nodename).lower()
     if me not in cfg.ha_cf.nodes:
@@ -561,7 +613,7 @@ async def run_heartbeat(
         _write_file(pidfile, b"%d\n" % os.getpid())
     try:
         while True:
-            daemon = HeartbeatDaemon(cfg, me, ident, state_dir, hb_lib_dir, log_detail)
+            daemon = HeartbeatDaemon(cfg, me, ident, state_dir, hb_lib_dir, log_detail, control_socket)
             code = await daemon.run()
             if code != hp.RESTART_EXIT:
                 return code

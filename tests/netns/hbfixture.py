@@ -253,6 +253,15 @@ exec sleep infinity
         except OSError:
             return ""
 
+    def status_doc(self) -> dict:
+        """``pyvrrp status --json`` run inside the node (its control socket is in the node's /run)."""
+        import json
+
+        env_cmd = ["env", f"PYTHONPATH={REPO}", sys.executable, "-m", "pyvrrp", "status", "--json"]
+        r = self.run(env_cmd, timeout=30)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
     def stats(self) -> dict:
         import json
 

@@ -20,7 +20,7 @@ import os
 import time
 
 import pytest
-from hbfixture import VIP, HaCluster, HaNode, count, have_heartbeat
+from hbfixture import GATEWAY, VIP, HaCluster, HaNode, count, have_heartbeat
 
 pytestmark = [pytest.mark.netns, pytest.mark.interop]
 
@@ -95,6 +95,12 @@ def test_heartbeat_pair_scenarios(role: str) -> None:
         record(role, "1 start: owner holds VIP", t, m.kind)
         time.sleep(2)
         assert only(m, s), diag(c)
+        for n, want in ((m, "local"), (s, "local")):
+            if n.kind == "pyvrrp":  # `pyvrrp status --json` through the node's control socket
+                doc = n.status_doc()
+                hb = doc["heartbeat"]
+                assert hb["status"] == "active" and hb["resources"] == want, doc
+                assert hb["nodes"] == {"master" if n is s else "slave": "active", GATEWAY: "ping"}, doc
 
         # 2. ICMP dropped on the master -> ipfail gives everything to the slave; restored -> failback
         c.icmp_drop("master", True)
