@@ -403,7 +403,9 @@ class HbNode:
         elif isinstance(ev, LocalMsg):
             control = {"src", "srcuuid", "seq", "hg", "ts", "ld", "ttl", "auth", "destuuid"}
             clean = HbMessage(tuple(f for f in ev.msg.fields if f.name not in control))
-            if clean.get("t"):
+            if clean.get("t") == "ask_resources" and clean.get("info") == "me" and not self._standby_ok():
+                pass
+            elif clean.get("t"):
                 self._send_cluster(clean)
         elif isinstance(ev, AdminTakeover):
             rsc = "foreign" if ev.rsc == "failback" else ev.rsc
@@ -1358,8 +1360,19 @@ class HbNode:
         if rsc not in ("all", "foreign", "local"):
             self._log(f"hb_standby: wrong resources({rsc})", "error")
             return
+        if not self._standby_ok():
+            return
         self._log(f"Going standby [{rsc}].")
         self._send_cluster(HbMessage.build(("t", "ask_resources"), ("rsc_hold", rsc), ("info", "me")))
+
+    def _standby_ok(self) -> bool:
+        """pyvrrp refuses a local standby request while resources are in flux. heartbeat would send
+        it anyway: the peer may accept it while we ignore our own request, leaving the peer waiting in
+        standby state OTHER for an hour (STANDBY_RSC_TO) and refusing every later request."""
+        if self.comm_up and self.is_stable():
+            return True
+        self._log("standby request refused: resources are in transition, try again", "warning")
+        return False
 
     def _op_done(self, op: int, ok: bool) -> None:
         entry = self.ops.pop(op, None)

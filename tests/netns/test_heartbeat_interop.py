@@ -5,6 +5,7 @@ deadtime 5 s, warntime 3 s, initdead 10 s):
 
 1. simultaneous start: the haresources owner (master) holds the VIP and runs the service, only there;
 2. ICMP dropped on the master: the slave takes over via the ipfail exchange; rule removed: auto_failback;
+   then heartbeat's own ``hb_standby``/``hb_takeover`` on the master move the resources and back;
 3. graceful stop of the master: ``shutdone``, the slave takes over within 2 s; master back: failback;
 4. master crashed: takeover after deadtime; restarts fail back, no replay lockout over several restarts;
 5. 30 % loss of heartbeat datagrams: retransmissions repair the gaps, no takeover;
@@ -23,6 +24,9 @@ import pytest
 from hbfixture import GATEWAY, VIP, HaCluster, HaNode, count, have_heartbeat
 
 pytestmark = [pytest.mark.netns, pytest.mark.interop]
+
+HB_STANDBY = "/usr/share/heartbeat/hb_standby"
+HB_TAKEOVER = "/usr/share/heartbeat/hb_takeover"
 
 ROLES = {
     "pyvrrp-master": {"master": "pyvrrp", "slave": "heartbeat"},
@@ -111,6 +115,21 @@ def test_heartbeat_pair_scenarios(role: str) -> None:
         t = c.wait(lambda: only(m, s), 30)
         assert t is not None, diag(c)
         record(role, "2 icmp restore: failback", t, m.kind)
+
+        # admin: heartbeat's own hb_standby / hb_takeover tools on the master (they write to the FIFO);
+        # wait until the failback's last standby round is over on both sides first
+        time.sleep(3)
+        r = m.run([HB_STANDBY, "all"])
+        assert r.returncode == 0, r.stderr
+        t = c.wait(lambda: only(s, m), 20)
+        assert t is not None, diag(c)
+        record(role, "admin hb_standby on master: slave holds", t, s.kind)
+        time.sleep(3)
+        r = m.run([HB_TAKEOVER, "all"])
+        assert r.returncode == 0, r.stderr
+        t = c.wait(lambda: only(m, s), 20)
+        assert t is not None, diag(c)
+        record(role, "admin hb_takeover on master: master holds", t, m.kind)
 
         # 3. graceful stop of the master -> shutdone -> slave within 2 s of the release; back -> failback
         t0 = time.monotonic()

@@ -453,3 +453,23 @@ def test_replay_07_real_master_dies_our_slave_takes_over() -> None:
     assert held == [VIP]
     t_acq = next(t for t, a in out if isinstance(a, hp.Acquire) and VIP in a.groups)
     assert t_acq > last  # only after the master went silent
+
+
+def test_admin_standby_refused_while_in_transition() -> None:
+    sim = pair()
+    sim.run(5)  # comm is up, the 10 s stability rule still runs: resources in transition
+    m = sim.nodes["master"]
+    assert m.resource_state() == "transition"
+    sim.deliver("master", hp.AdminStandby("all"))
+    sim.deliver(
+        "master", hp.LocalMsg(hw.HbMessage.build(("t", "ask_resources"), ("rsc_hold", "all"), ("info", "me")))
+    )
+    assert not sim.sent("master", "ask_resources")
+    sim.run(30)
+    assert sim.held == {"master": [VIP], "slave": []}
+    # a FIFO message that is not a standby request is sent with our control fields
+    sim.deliver(
+        "master", hp.LocalMsg(hw.HbMessage.build(("t", "hb_takeover"), ("rsc_hold", "all"), ("seq", "1")))
+    )
+    sent = sim.sent("master", "hb_takeover")
+    assert sent and sent[0].get("src") == "master" and sent[0].get("seq") != "1"
