@@ -109,22 +109,31 @@ class Node:
                     os.kill(pid, signal.SIGKILL)
         rc = self.topo.stop(self.proc, sig, timeout)
         if self.kind == "keepalived":
-            # wait (bounded) until nothing of this daemon is left in the namespace
+            # wait (bounded) until nothing of this daemon is left running in the namespace; its orphaned
+            # VRRP child may stay a zombie (our PID 1 need not reap), and keepalived refuses to start while
+            # a pid file names a pid that still exists: a crash leaves stale pid files, remove them
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and self._daemon_pids():
                 time.sleep(0.05)
+            if not self._daemon_pids():
+                for f in (self.pidfile, self.workdir / "vrrp.pid"):
+                    f.unlink(missing_ok=True)
         self.proc = None
         return rc
 
     def _daemon_pids(self) -> list[int]:
+        """keepalived processes still running (not zombies) in this node's namespace."""
         out = []
         for pid in Topology.pids_in(self.topo.ns(self.name)):
             try:
-                with open(f"/proc/{pid}/comm") as f:
-                    if f.read().strip().startswith("keepalived"):
-                        out.append(pid)
+                with open(f"/proc/{pid}/stat") as f:
+                    stat = f.read()
             except OSError:
                 continue
+            comm = stat[stat.find("(") + 1 : stat.rfind(")")]
+            state = stat[stat.rfind(")") + 2 : stat.rfind(")") + 3]
+            if comm.startswith("keepalived") and state != "Z":
+                out.append(pid)
         return out
 
     def log_text(self) -> str:
