@@ -154,7 +154,7 @@ def test_heartbeat_pair_scenarios(role: str) -> None:
             # let the pair settle: a node advertises dt = deadtime + 2 s for ~5 s after its start
             c.wait(lambda: False, max(2.0, started + 6.0 - time.monotonic()))
             m.crash()
-            t = c.wait(lambda: s.holds(), 15)
+            t = c.wait(lambda: s.holds(), 45)  # a loaded machine can delay heartbeat's own scripts
             assert t is not None, diag(c)
             record(role, f"4 crash #{i + 1}: slave takeover", t, s.kind)
             assert t >= 3.0, "taken over before the deadtime could expire"
