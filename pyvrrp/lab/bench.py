@@ -230,6 +230,13 @@ class BenchFailed(Exception):
     pass
 
 
+def state(node: Node) -> str:
+    """What the daemon is doing, for an error message (the machine's load often explains a stall)."""
+    p = node.proc
+    run = "not started" if p is None else "running" if p.poll() is None else f"exited with {p.returncode}"
+    return f"{node.kind} {run}, load average {os.getloadavg()[0]:.1f}"
+
+
 def failover_run(
     kind: str, profile: str, reps: int, prefix: str, base: Path, screen: Screen, quick: bool = False
 ) -> dict[str, Any]:
@@ -282,7 +289,7 @@ def failover_run(
         # at least three adverts of the master between events (one in quick mode)
         settle = max(0.6, (1.2 if quick else 3.5) * adv)
         post = min(1.2, 0.5 + 2 * adv)  # the first GARP burst and a few adverts of the new master
-        up_bound = mdi(M_PRIO, version, adv) + 10
+        up_bound = mdi(M_PRIO, version, adv) + 30  # a restart includes the interpreter's start
 
         def own(node: str, exclusive: bool = True) -> bool:
             o = c.owners(VIP)
@@ -297,11 +304,11 @@ def failover_run(
 
         m.start()
         if wait(lambda: own("master"), up_bound, 0.02) is None:
-            raise BenchFailed(f"{kind}: the master never took the VIP (log {m.logfile})")
+            raise BenchFailed(f"{kind}: the master never took the VIP ({state(m)}; log {m.logfile})")
         mark = len(s.log_text())
         s.start()
-        if wait_ready(s, mark, 15) is None:
-            raise BenchFailed(f"{kind}: the backup never started (log {s.logfile})")
+        if wait_ready(s, mark, 60) is None:
+            raise BenchFailed(f"{kind}: the backup never started ({state(s)}; log {s.logfile})")
         kills: list[float] = []
         terms: list[float] = []
         for r in range(reps):
@@ -318,7 +325,7 @@ def failover_run(
             topo.run("master", [ip, "link", "set", "eth0", "up"], check=True)
             restart(m)
             if wait(lambda: own("master"), up_bound, 0.02) is None:
-                raise BenchFailed(f"{kind}: no failback after restart (log {m.logfile})")
+                raise BenchFailed(f"{kind}: no failback after restart ({state(m)}; log {m.logfile})")
             time.sleep(settle)
             # 2. graceful: SIGTERM sends priority 0
             t_term = time.time()
@@ -329,15 +336,15 @@ def failover_run(
             time.sleep(post)
             restart(m)
             if wait(lambda: own("master"), up_bound, 0.02) is None:
-                raise BenchFailed(f"{kind}: no failback after restart (log {m.logfile})")
+                raise BenchFailed(f"{kind}: no failback after restart ({state(m)}; log {m.logfile})")
             # 6. startup of the backup
             s.stop(signal.SIGTERM, timeout=10)
             mark = len(s.log_text())
             t_exec = time.monotonic()
             s.start()
-            t_ready = wait_ready(s, mark, 20)
+            t_ready = wait_ready(s, mark, 60)
             if t_ready is None:
-                raise BenchFailed(f"{kind}: the backup did not restart (log {s.logfile})")
+                raise BenchFailed(f"{kind}: the backup did not restart ({state(s)}; log {s.logfile})")
             res["startup_s"].append(t_ready - t_exec)
         screen.clear()
         time.sleep(0.3)
@@ -405,11 +412,13 @@ def scale_run(
             node.start()
             t_up = wait(
                 lambda node=node, mark=mark, n=n: node.log_text()[mark:].count("Entering MASTER STATE") >= n,
-                3.5 + 15 + n * 0.1,
+                60 + n * 0.1,
                 0.05,
             )
             if t_up is None:
-                raise BenchFailed(f"{kind}: {n} instances never all became MASTER (log {node.logfile})")
+                raise BenchFailed(
+                    f"{kind}: {n} instances never all became MASTER ({state(node)}; log {node.logfile})"
+                )
             time.sleep(1.0)
             pids = ns_pids(ns)
             hz = os.sysconf("SC_CLK_TCK")
@@ -649,6 +658,7 @@ def run_bench(opts: BenchOptions, screen: Screen | None = None) -> int:
         raise LabError(f"{e}") from None
     results["startup"] = {k: results["failover"]["v2_1s"][k]["startup_s"] for k in kinds}
     results["duration_s"] = round(time.monotonic() - t_begin, 1)
+    results["machine"]["load_1m_at_end"] = os.getloadavg()[0]
     rows = summarize(results, kinds, opts.scale_sizes)
     results["summary"] = rows
     s.line()

@@ -717,7 +717,7 @@ class Story:
             own = self.owners()
             return own == [node] if exclusive else node in own
 
-        return self.s.wait(label, pred, bound + 5, bound)
+        return self.s.wait(label, pred, bound + 30, bound)
 
     def _move(
         self,
@@ -751,12 +751,12 @@ class Story:
             own = self.owners()
             return own == [to] if exclusive else to in own
 
-        secs = self.s.wait(f"waiting for {to} to own {self.t.vip}", pred, bound + 5, bound)
+        secs = self.s.wait(f"waiting for {to} to own {self.t.vip}", pred, bound + 30, bound)
         if secs is None:
             self.record(
                 title,
                 False,
-                f"the VIP did not move to {to} within {bound + 5:.1f} s (owners: {self.owners()})",
+                f"the VIP did not move to {to} within {bound + 30:.1f} s (owners: {self.owners()})",
             )
             return
         # the client is served again by the new owner: outage measured by the probe
