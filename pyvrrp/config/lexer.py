@@ -303,6 +303,8 @@ class Lexer:
         self.seq_items = 0
         self.files_read: list[str] = []
         self._overflow = False
+        self._exp_where: tuple[str, int] = ("", -1)
+        self._exp_count = 0
         self._std_defs()
 
     # -- definitions -------------------------------------------------------------------------
@@ -506,7 +508,13 @@ class Lexer:
         """``replace_param``: None if nothing was replaced."""
         pos = 0
         found = False
-        count = 0
+        # the budget is per source line: brace residues of an expanded line are expanded again
+        # (as keepalived does), which would otherwise never end for "$B=${B}${B}"
+        if self._exp_where != (file, lineno):
+            self._exp_where = (file, lineno)
+            self._exp_count = 0
+        if self._exp_count > MAX_EXPANSIONS:
+            return None
         while True:
             i = buf.find("$", pos)
             if i < 0 or i + 1 >= len(buf):
@@ -516,12 +524,12 @@ class Lexer:
                 pos = i + 1
                 continue
             d, end, params = r
-            count += 1
+            self._exp_count += 1
             value = d.fn(params) if d.fn else d.value
             first, _, more = value.partition("\n") if d.multiline else (value, "", "")
             # keepalived works in a MAXBUF (1024) buffer: a substitution that would not fit stops the
             # expansion and the line is used as far as it got (replace_param returns NULL)
-            if count > MAX_EXPANSIONS or len(buf) + len(first) - (end - i) >= KEEPALIVED_MAXBUF:
+            if self._exp_count > MAX_EXPANSIONS or len(buf) + len(first) - (end - i) >= KEEPALIVED_MAXBUF:
                 self._err(
                     f"Parameter substitution on line '{buf[:80]}' would exceed maximum line length",
                     where=(file, lineno),

@@ -192,5 +192,8 @@ def test_expand_braces() -> None:
 
 
 def test_runaway_definition_is_bounded() -> None:
+    # keepalived loops forever on the second one (each brace residue is expanded again)
     out = texts("$A=$A$A\nv ${A}\n$B=${B}${B}\nw ${B}\n")
-    assert len(out) <= 2
+    assert out[0].startswith("v $A$A") and len(out[0]) < 1024
+    assert 1 < len(out) < 20000
+    assert any("would exceed maximum line length" in d[3] for d in lines.diags)  # type: ignore[attr-defined]
