@@ -60,15 +60,15 @@ def _instance(
         w(f"   Sync group = {group}")
     w(f"   Wantstate = {i.state}")
     w(f"   Interface = {i.interface or 'not configured'}")
-    if i.dont_track_primary:
-        w("   VRRP interface tracking disabled")
-    if i.skip_check_adv_addr:
-        w("   Skip checking advert IP addresses")
-    if i.strict_mode:
-        w("   Enforcing strict VRRP compliance")
-    w(f"   Using src_ip = {i.unicast_src_ip if i.unicast_src_ip else '(default)'}")
+    w(f"   Address family = IPv{i.family}")
+    w(f"   VRRP interface tracking = {'disabled' if i.dont_track_primary else 'enabled'}")
+    w(f"   Skip checking advert IP addresses = {'yes' if i.skip_check_adv_addr else 'no'}")
+    w(f"   Enforcing strict VRRP compliance = {'yes' if i.strict_mode else 'no'}")
+    w(f"   Using src_ip = {i.unicast_src_ip if i.unicast_src_ip else '(interface primary address)'}")
     if i.mcast_dst_ip is not None:
         w(f"   Multicast address {i.mcast_dst_ip}")
+    else:
+        w("   Unicast")
     w(f"   Gratuitous ARP delay = {_secs(i.garp_master_delay)}")
     w(f"   Gratuitous ARP repeat = {i.garp_master_repeat}")
     w(f"   Gratuitous ARP refresh = {_secs(i.garp_master_refresh)}")
@@ -92,8 +92,7 @@ def _instance(
         w(f"   Advert interval = {round(i.advert_int * 1000)} milli-sec")
     w(f"   Accept = {'enabled' if i.accept else 'disabled'}")
     w(f"   Preempt = {'disabled' if i.nopreempt else 'enabled'}")
-    if i.preempt_delay:
-        w(f"   Preempt delay = {i.preempt_delay:g} secs")
+    w(f"   Preempt delay = {i.preempt_delay:g} secs")
     if i.auth_type:
         w(f"   Authentication type = {'SIMPLE_PASSWORD' if i.auth_type == 1 else 'IPSEC_AH'}")
         w(f"   Password = {i.auth_pass.decode('utf-8', 'replace')}")
@@ -107,9 +106,9 @@ def _instance(
         w("   Virtual IP Excluded :")
         for v in i.evips:
             w(f"     {_vip(v, i.interface)}")
+    w(f"   Unicast TTL = {i.unicast_ttl}")
+    w(f"   Check unicast src : {'yes' if i.check_unicast_src else 'no'}")
     if i.unicast_peers:
-        w(f"   Unicast TTL = {i.unicast_ttl}")
-        w(f"   Check unicast src : {'yes' if i.check_unicast_src else 'no'}")
         w("   Unicast Peer :")
         for p in i.unicast_peers:
             s = f"     {p.address}"

@@ -350,3 +350,17 @@ def test_dump_shows_effective_values() -> None:
         " VRRP Script = chk",
     ):
         assert needle in text, needle
+
+
+def test_check_module_prints_file_line_and_exits_like_keepalived(capsys: pytest.CaptureFixture[str]) -> None:
+    from pyvrrp.config import check
+
+    path = str(DATA / "mistakes" / "cluster.conf")
+    assert check.main(["--no-interfaces", "-i", "x", path]) == 5
+    err = capsys.readouterr().err.splitlines()
+    assert (
+        f"{path}:8: unknown keyword 'virtual_routerid' in vrrp_instance VI_1 (did you mean 'virtual_router_id'?) [error]"
+        in err
+    )
+    assert check.main(["--no-interfaces", "-i", "node1", str(DATA / "golden" / "keepalived.conf")]) == 0
+    assert "[accepted, not implemented]" in capsys.readouterr().err
