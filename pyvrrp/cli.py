@@ -138,7 +138,9 @@ def root(
             raise fail(f"invalid umask '{umask}'") from None
 
     if ha_dir is not None:
-        raise typer.Exit(_heartbeat(ha_dir, config_test, dont_fork, log_console, log_detail, pid))
+        raise typer.Exit(
+            _heartbeat(ha_dir, config_test, dont_fork, log_console, log_detail, pid, control_socket)
+        )
 
     if config_test or dump_conf:
         cfg = load_config(use_file, config_id, all_config)
@@ -241,7 +243,13 @@ def _run_vrrp(
 
 
 def _heartbeat(
-    ha_dir: str, config_test: bool, dont_fork: bool, log_console: bool, log_detail: bool, pid: str
+    ha_dir: str,
+    config_test: bool,
+    dont_fork: bool,
+    log_console: bool,
+    log_detail: bool,
+    pid: str,
+    control_socket: str,
 ) -> int:
     try:
         from pyvrrp.config.heartbeat import check_ha_dir
@@ -264,7 +272,12 @@ def _heartbeat(
     try:
         return asyncio.run(
             run_heartbeat(
-                ha_dir, node_name=None, log_detail=log_detail, state_dir="/var/lib/pyvrrp", pidfile=pid
+                ha_dir,
+                node_name=None,
+                log_detail=log_detail,
+                state_dir="/var/lib/pyvrrp",
+                pidfile=pid,
+                control_socket=control_socket,
             )
         )
     except PyvrrpError as e:

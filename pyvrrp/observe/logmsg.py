@@ -77,4 +77,6 @@ def setup_logging(
             pass
     if not root.handlers:
         root.addHandler(logging.NullHandler())
+    # pyroute2 logs every netlink message at DEBUG: never let it drown the daemon's own lines
+    logging.getLogger("pyroute2").setLevel(logging.WARNING)
     return root

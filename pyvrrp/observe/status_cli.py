@@ -31,8 +31,27 @@ def _when(t: float | None, now: float) -> str:
     return f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(t))} ({rel})"
 
 
+def render_heartbeat(hb: dict[str, Any]) -> list[str]:
+    """Heartbeat mode: this node, its peers and who holds which resource group."""
+    lines = [
+        f"NODE {hb.get('node', '?')}: {hb.get('status', '?')}, resources {hb.get('resources', '?')}"
+        f" (peer holds {hb.get('other_holds', '?')}), resource state {hb.get('rsc_state', '?')}"
+        + (f", standby {hb['standby']}" if hb.get("standby") not in (None, "NOT", "NONE", "none") else ""),
+    ]
+    nodes = hb.get("nodes") or {}
+    if nodes:
+        lines += ["", "PEERS:"] + [f"  {n}: {st}" for n, st in sorted(nodes.items())]
+    groups = hb.get("groups") or []
+    if groups:
+        lines += ["", "RESOURCE GROUPS (haresources):"]
+        lines += [f"  {g.get('owner', '?')}: {g.get('key', '?')}" for g in groups]
+    return lines
+
+
 def render_table(doc: dict[str, Any]) -> str:
     """The human view of a status document."""
+    if doc.get("mode") == "heartbeat" and isinstance(doc.get("heartbeat"), dict):
+        return "\n".join(render_heartbeat(doc["heartbeat"]))
     now = float(doc.get("time") or time.time())
     head = ("INSTANCE", "VRID", "IFACE", "STATE", "PRIO", "MASTER", "SINCE", "LAST REASON")
     rows: list[tuple[str, ...]] = []

@@ -229,3 +229,27 @@ def test_tracker_keys_from_the_tracking_runtime() -> None:
     doc = status.status_doc(snapshot(d, 1000.0, 100.0))
     assert doc["instances"][0]["master"] is None
     assert doc["instances"][0]["last_transition"]["reason"] == "interface eth1 down (weight 0)"
+
+
+def test_table_in_heartbeat_mode_shows_node_peers_and_groups() -> None:
+    from pyvrrp.observe.status_cli import render_table
+
+    doc = {
+        "ok": True,
+        "mode": "heartbeat",
+        "instances": [],
+        "heartbeat": {
+            "node": "slave",
+            "status": "active",
+            "resources": "foreign",
+            "other_holds": "none",
+            "rsc_state": "R_STABLE",
+            "standby": "NOT",
+            "nodes": {"master": "dead", "198.18.0.1": "ping"},
+            "groups": [{"owner": "master", "key": "198.18.0.150/24/eth0:0"}],
+        },
+    }
+    out = render_table(doc)
+    assert "NODE slave: active, resources foreign" in out and "standby" not in out
+    assert "  master: dead" in out and "  198.18.0.1: ping" in out
+    assert "master: 198.18.0.150/24/eth0:0" in out
