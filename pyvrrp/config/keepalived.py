@@ -12,6 +12,7 @@ Never raises for content: every problem becomes a :class:`Diagnostic`. Pure: rea
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_interface
@@ -641,7 +642,7 @@ class Parser:
         ):
             if not self.need(vec):
                 return
-            v = read_uint(vec[1], 0, 2**31)
+            v = read_uint(vec[1], 0, 2**32 - 1 if s.endswith("refresh") else 4294)  # UINT_MAX / TIMER_HZ
             if v is None:
                 self.err(f"{s} '{vec[1]}' invalid")
             else:
@@ -719,13 +720,30 @@ class Parser:
             return
         if s == "vrrp_vmac_garp_intvl":
             self.err('Keyword "vrrp_vmac_garp_intvl" is deprecated - please use "vrrp_garp_extra_if"')
+        if len(args) > 1 and s in ("snmp_socket", "reload_time_file", "vrrp_rx_bufs_multiplier", "umask"):
+            self.err(
+                f"Extra parameter(s) to {s} option"
+                if s == "umask"
+                else f"Too many parameters specified for {s}"
+            )
+            return
         if name in ("str", "req"):
             g[s] = args[0]
             return
         if name == "umask":
             a = args[0]
             if a[:1].isdigit():
-                if not a.isdigit():
+                try:
+                    val = (
+                        int(a, 16)
+                        if a.lower().startswith("0x")
+                        else int(a, 8)
+                        if a.startswith("0")
+                        else int(a)
+                    )
+                except ValueError:
+                    val = -1
+                if not 0 <= val <= 0o777:
                     self.err(f"invalid umask value {a}")
             else:
                 for bit in a.split("|"):
@@ -752,6 +770,10 @@ class Parser:
                     self.err(f"Invalid smtp server {a} 25")
             return
         if name == "script":
+            words = split_command(line.text) or []
+            if len(words) > 2 and not user_exists(words[2].split(":")[0]) and "fifo" not in s:
+                self.err(f"Invalid {s.replace('_', ' ')}")
+                return
             n = self.notify_script(vec, line)
             if n is not None:
                 self.st.fifo_scripts.append(
@@ -763,8 +785,9 @@ class Parser:
                 self.err(f"Unknown {s} option '{args[0]}'")
             return
         if name == "uintlist":
+            ncpu = os.cpu_count() or 1
             for a in args:
-                if read_uint(a, 0, 4095) is None:
+                if read_uint(a, 0, ncpu - 1) is None:
                     self.err(f"Invalid {s} cpu id '{a}'")
                     return
             return
@@ -1016,7 +1039,7 @@ class Parser:
         elif s in ("garp_master_delay", "garp_master_refresh", "garp_lower_prio_delay"):
             if not self.need(vec):
                 return
-            v = read_uint(vec[1], 0, 2**31)
+            v = read_uint(vec[1], 0, 2**32 - 1 if s.endswith("refresh") else 4294)  # UINT_MAX / TIMER_HZ
             if v is None:
                 self.err(f"({n}) {s} '{vec[1]}' invalid - ignoring")
             else:
@@ -1061,6 +1084,21 @@ class Parser:
         elif s in ("use_vmac", "use_ipvlan"):
             inst.use_vmac = True
             inst.flags.add(s)
+            if s == "use_vmac":
+                have_name = False
+                rest = iter(vec[1:])
+                for a in rest:
+                    if a == "group":
+                        next(rest, None)
+                    elif a == "netlink_notify_msg" or re.fullmatch(
+                        r"[0-9a-fA-F]{1,2}(:[0-9a-fA-F]{1,2}){1,5}", a
+                    ):
+                        continue
+                    elif have_name:
+                        self.err("VMAC interface name already specified")
+                        break
+                    else:
+                        have_name = True
         elif s == "vmac_xmit_base":
             inst.flags.add(s)
         elif s in ("vmac_garp_intvl", "garp_extra_if"):
@@ -1071,7 +1109,7 @@ class Parser:
             elif read_uint(vec[1], 0, 86400) is None:
                 self.err(f"({n}): {s} '{vec[1]}' invalid - ignoring")
         elif s == "kernel_rx_buf_size":
-            if len(vec) < 2 or read_uint(vec[1], 0, 2**64 - 1) is None:
+            if len(vec) != 2 or read_uint(vec[1], 0, 2**64 - 1) is None:
                 self.err(f"({n}) invalid kernel_rx_buf_size specified")
         elif s == "smtp_alert":
             if len(vec) >= 2 and true_false(vec[1]) is None:
@@ -1645,17 +1683,21 @@ class Parser:
                 elif vec[2] != "noreverse":
                     self.err(f"Track file {tf.name} unknown weight option {vec[2]}")
         elif s == "init_file":
-            i = 1
-            if len(vec) > 1 and read_int(vec[1], -(2**31), 2**31) is not None:
-                tf.init_file = int(vec[1])
-                i = 2
-            else:
-                tf.init_file = 0
-            if len(vec) > i:
-                if vec[i] == "overwrite":
+            # track_file.c track_file_init_handler: numbers and "overwrite" in any order
+            tf.init_file = 0
+            for word in vec[1:]:
+                if word[:1].isdigit() or word[:1] == "-":
+                    v = read_int(word, -(2**31), 2**31 - 1)
+                    if v is None:
+                        self.err(f"Track file {tf.name} init value {word} is invalid")
+                        v = 0
+                    elif not -254 <= v <= 254:
+                        self.err(f"Track file {tf.name} init value {v} is outside sensible range [-254, 254]")
+                    tf.init_file = v
+                elif word == "overwrite":
                     tf.init_overwrite = True
                 else:
-                    self.err(f"Track file {tf.name} unknown init_file option {vec[i]}")
+                    self.err(f"Unknown track file init option {word}")
 
     def track_process_kw(self, tp: TrackProcB | None, s: str, vec: list[str], line: Line) -> None:
         if tp is None:

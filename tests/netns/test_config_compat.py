@@ -450,7 +450,7 @@ BLOCK_TEMPLATES = {
     "track_file": "track_file tf {\n file /tmp/pyvrrp-nonexistent-track\n @KW@\n}\n" + _INST1,
     "vrrp_track_process": "vrrp_track_process tp {\n process pyvrrp-none\n @KW@\n}\n" + _INST1,
 }
-KEYWORD_ARGS = ["", " 1", " yes", " x", " 0", " -5", " 2.5"]
+KEYWORD_ARGS = ["", " 1", " yes", " x", " 0", " -5", " 2.5", " 256", " 100000", " 1 2"]
 
 
 def _keyword_cases() -> list[tuple[str, str, str]]:
@@ -471,7 +471,7 @@ def test_keyword_arguments_match_keepalived(netns: str, tmp_path: Path) -> None:
     everything else must give the same exit code."""
     mismatches = []
     cases = _keyword_cases()
-    assert len(cases) > 1000
+    assert len(cases) > 2000
     for n, (block, line, text) in enumerate(cases):
         f = tmp_path / f"kw{n:04d}.conf"
         f.write_text(text)
