@@ -148,13 +148,27 @@ def ns_pids(ns: str) -> list[int]:
     return Topology.pids_in(ns)
 
 
-def cpu_ticks(pids: list[int]) -> int:
-    total = 0
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time of the processes (all their threads) in seconds: schedstat's nanoseconds, or the
+    coarser utime+stime clock ticks when schedstat is not available."""
+    total = 0.0
+    hz = os.sysconf("SC_CLK_TCK")
     for pid in pids:
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
+        try:
+            tids = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[0]) / 1e9
+                continue
+            except (OSError, ValueError, IndexError):
+                pass
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / hz
     return total
 
 
@@ -421,14 +435,13 @@ def scale_run(
                 )
             time.sleep(1.0)
             pids = ns_pids(ns)
-            hz = os.sysconf("SC_CLK_TCK")
-            c0, t0 = cpu_ticks(pids), time.monotonic()
+            c0, t0 = cpu_seconds(pids), time.monotonic()
             end = t0 + window
             while (now := time.monotonic()) < end:
                 screen.progress(f"{kind}: {n} instance(s) at advert_int 1", now - t0, window)
                 time.sleep(0.1)
             screen.clear()
-            c1, t1 = cpu_ticks(pids), time.monotonic()
+            c1, t1 = cpu_seconds(pids), time.monotonic()
             rss = rss_kb(pids)
             node.stop(signal.SIGTERM, timeout=20)
             topo.stop(cap)
@@ -438,7 +451,7 @@ def scale_run(
                     by_vrid.setdefault(e.vrid or 0, []).append(e.ts)
             p50, p99, cnt = jitter_ms(by_vrid, 1.0)
             out[str(n)] = {
-                "cpu_s_per_min": (c1 - c0) / hz / (t1 - t0) * 60,
+                "cpu_s_per_min": (c1 - c0) / (t1 - t0) * 60,
                 "rss_mb": rss / 1024,
                 "jitter_p50_ms": p50,
                 "jitter_p99_ms": p99,
@@ -554,6 +567,14 @@ def table(rows: list[dict[str, Any]], kinds: tuple[str, ...]) -> str:
 
 
 def render_png(results: dict[str, Any], kinds: tuple[str, ...], path: str) -> str | None:
+    """Draw the chart; returns why it could not (never raises: the numbers are already printed)."""
+    try:
+        return _render_png(results, kinds, path)
+    except Exception as e:  # noqa: BLE001 - a chart problem must not lose the run
+        return f"no chart: {type(e).__name__}: {e}"
+
+
+def _render_png(results: dict[str, Any], kinds: tuple[str, ...], path: str) -> str | None:
     try:
         import matplotlib
 
@@ -571,7 +592,10 @@ def render_png(results: dict[str, Any], kinds: tuple[str, ...], path: str) -> st
     fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4 * (len(panels) + 1), 3.2))
     for ax, (title, sec, key, unit) in zip(axes, panels, strict=False):
         data = [[x * unit for x in fo.get(sec, {}).get(k, {}).get(key, []) if x is not None] for k in kinds]
-        ax.boxplot(data, labels=list(kinds))
+        try:
+            ax.boxplot(data, tick_labels=list(kinds))  # matplotlib >= 3.9
+        except TypeError:
+            ax.boxplot(data, labels=list(kinds))
         ax.set_title(title, fontsize=9)
     ax = axes[-1]
     for k in kinds:
