@@ -676,6 +676,7 @@ def run_bench(opts: BenchOptions, screen: Screen | None = None) -> int:
     except Interrupted as e:
         s.line(f"interrupted ({e}): the lab is removed")
         _leftovers(opts.prefix)
+        shutil.rmtree(base, ignore_errors=True)
         return 130
     except BenchFailed as e:
         _leftovers(opts.prefix)

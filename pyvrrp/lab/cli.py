@@ -57,6 +57,7 @@ def lab(
     keep: bool = typer.Option(False, "--keep", help="Leave the lab up afterwards (see `pyvrrp lab shell`)."),
     peer: str = typer.Option("pyvrrp", "--peer", help="Daemon on the slave: pyvrrp or keepalived."),
     prefix: str | None = typer.Option(None, "--prefix", help=PREFIX_HELP),
+    json_out: str | None = typer.Option(None, "--json", help="Write the steps and their times as JSON."),
 ) -> None:
     """Run the failover story (default command)."""
     if ctx.invoked_subcommand is not None:
@@ -67,7 +68,7 @@ def lab(
         raise _fail(f"--peer must be pyvrrp or keepalived, not '{peer}'", 2)
     try:
         pfx = lab_prefix(prefix)
-        code = Story(StoryOptions(quick=quick, keep=keep, peer=peer, prefix=pfx)).run()
+        code = Story(StoryOptions(quick=quick, keep=keep, peer=peer, prefix=pfx, json_path=json_out)).run()
     except LabError as e:
         if "already up" in str(e):
             raise typer.Exit(_offer_cleanup(pfx, e)) from None

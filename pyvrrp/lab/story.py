@@ -583,6 +583,7 @@ class StoryOptions:
     keep: bool = False
     peer: str = "pyvrrp"
     prefix: str = DEFAULT_PREFIX
+    json_path: str | None = None
 
 
 class Story:
@@ -675,15 +676,43 @@ class Story:
             s.line()
             s.line(f"interrupted ({e}): cleaning up")
             self._cleanup(keep=False)
+            self._write_json(time.monotonic() - t_begin, "interrupted")
             return 130
         except BaseException:
             self._cleanup(keep=False)
+            self._write_json(time.monotonic() - t_begin, "failed")
             raise
         took = time.monotonic() - t_begin
+        self._write_json(took, "ok")
         s.line()
         s.line(f"All {len(self.results)} steps succeeded in {took:.0f} s.")
         self._cleanup(keep=o.keep)
         return 0
+
+    def _write_json(self, took: float, outcome: str) -> None:
+        """``--json FILE``: the steps and their measured times, for scripts and CI."""
+        if not self.o.json_path:
+            return
+        import json
+
+        doc = {
+            "outcome": outcome,
+            "duration_s": round(took, 2),
+            "peer": self.o.peer,
+            "quick": self.o.quick,
+            "steps": [
+                {
+                    "title": r.title,
+                    "ok": r.ok,
+                    "detail": r.detail,
+                    "seconds": r.seconds,
+                    "client_outage_s": r.outage,
+                }
+                for r in self.results
+            ],
+        }
+        with contextlib.suppress(OSError):
+            Path(self.o.json_path).write_text(json.dumps(doc, indent=2) + "\n")
 
     def _build(self, conf_path: Path) -> None:
         o = self.o

@@ -82,11 +82,17 @@ def assert_nothing_left(prefix: str, links_before: set[str]) -> None:
     assert not (Path(tempfile.gettempdir()) / f"{prefix}-lab").exists(), "work directory left behind"
 
 
-def test_quick_story_succeeds_and_cleans_up(prefix: str) -> None:
+def test_quick_story_succeeds_and_cleans_up(prefix: str, tmp_path: Path) -> None:
     before = root_links()
     t0 = time.monotonic()
+    report = tmp_path / "story.json"
     r = subprocess.run(
-        [*pyvrrp(), "lab", "--quick"], capture_output=True, text=True, env=env(prefix), timeout=150, cwd=ROOT
+        [*pyvrrp(), "lab", "--quick", "--json", str(report)],
+        capture_output=True,
+        text=True,
+        env=env(prefix),
+        timeout=150,
+        cwd=ROOT,
     )
     took = time.monotonic() - t0
     out = r.stdout + r.stderr
@@ -102,6 +108,10 @@ def test_quick_story_succeeds_and_cleans_up(prefix: str) -> None:
     ), out
     assert "192.168.0.x rewritten to 198.18.0.x" in out
     assert "Lab removed" in out
+    doc = json.loads(report.read_text())
+    assert doc["outcome"] == "ok" and len(doc["steps"]) == STEPS and all(x["ok"] for x in doc["steps"])
+    moves = [x for x in doc["steps"] if x["client_outage_s"] is not None]
+    assert len(moves) == 6 and all(isinstance(x["seconds"], float) for x in moves)
     print(f"TIMING lab --quick {took:.1f}s")
     assert_nothing_left(prefix, before)
 
