@@ -66,7 +66,7 @@ def test_braces_split_lines() -> None:
         "state MASTER",
         "}",
     ]
-    assert texts("virtual_ipaddress { 10.0.0.1 }") == ["virtual_ipaddress", "{", "10.0.0.1", "}"]
+    assert texts("virtual_ipaddress { 198.18.0.1 }") == ["virtual_ipaddress", "{", "198.18.0.1", "}"]
     assert texts('x "a{b}" {') == ['x "a{b}"', "{"]
     assert texts("} # close") == ["}"]
 
@@ -85,11 +85,11 @@ def test_config_id_conditionals() -> None:
 
 # -- definitions ---------------------------------------------------------------------------------
 def test_definitions_simple_braced_and_undefined() -> None:
-    text = "$VIP=10.0.0.5\nip $VIP\nip ${VIP}/24\n$VIP,x\nkeep $UNDEF\nkeep ${UNDEF}x\n"
+    text = "$VIP=198.18.0.5\nip $VIP\nip ${VIP}/24\n$VIP,x\nkeep $UNDEF\nkeep ${UNDEF}x\n"
     assert texts(text) == [
-        "ip 10.0.0.5",
-        "ip 10.0.0.5/24",
-        "10.0.0.5,x",
+        "ip 198.18.0.5",
+        "ip 198.18.0.5/24",
+        "198.18.0.5,x",
         "keep $UNDEF",
         "keep $",
         "{",
