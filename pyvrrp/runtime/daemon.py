@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
+from typing import Any, Protocol
 
 from pyvrrp._types import State
 from pyvrrp.config.model import Config, Diagnostic, InstanceConfig, VipConfig
@@ -55,6 +56,14 @@ class DaemonOptions:
     shutdown_timeout: float = 5.0
 
 
+class EventRouter(Protocol):
+    """Takes over a driver's events and timers (a sync group: members move together)."""
+
+    def feed(self, driver: InstanceDriver, event: object) -> list[Action]: ...
+
+    def on_timer(self, driver: InstanceDriver) -> None: ...
+
+
 class InstanceDriver:
     """Drives one :class:`VrrpInstance`: feeds events, keeps its timer, executes its actions.
 
@@ -71,6 +80,8 @@ class InstanceDriver:
         self._worker: asyncio.Task[None] | None = None
         self.master_since: float | None = None
         self.ip_ident = 0  # IPv4 identification of the last advert sent
+        # set by runtime/sync.py for sync-group members: routes events and timers through the group
+        self.router: EventRouter | None = None
 
     @property
     def name(self) -> str:
@@ -89,6 +100,11 @@ class InstanceDriver:
         self.feed(Startup())
 
     def feed(self, event: object) -> list[Action]:
+        if self.router is not None:  # a sync-group member: the group decides for all its members
+            return self.router.feed(self, event)
+        return self.feed_direct(event)
+
+    def feed_direct(self, event: object) -> list[Action]:
         actions = self.machine.handle(event, self.daemon.now())
         self.execute(actions)
         self._rearm()
@@ -96,6 +112,9 @@ class InstanceDriver:
 
     def _on_timer(self) -> None:
         self._timer = None
+        if self.router is not None:
+            self.router.on_timer(self)
+            return
         actions = self.machine.expire(self.daemon.now())
         self.execute(actions)
         self._rearm()
@@ -233,6 +252,16 @@ class Daemon:
             Callable[[Received, wire_vrrp.Advertisement, InstanceDriver | None], None]
         ] = []
         self.stop_hooks: list[Callable[[], Awaitable[None]]] = []
+        # state the plugins keep on the daemon (None/empty until the plugin attaches):
+        self.settings: dict[str, Any] = {}  # CLI settings for plugins: metrics_listen, control_socket
+        self.tracking: Any = None  # runtime.tracking
+        self.script_status: dict[str, bool] = {}  # vrrp_script name -> GOOD (runtime.tracking)
+        self.scripts_running: set[str] = set()
+        self.script_durations: Any = None  # observe.metrics histogram
+        self.master_seen: Any = None  # observe.metrics: other masters heard
+        self.metrics_server: Any = None
+        self.control_commands: dict[str, Any] | None = None  # observe.status
+        self.control_server: Any = None
         self.unknown_vrid = 0
         self.global_errors: dict[str, int] = {}
         self.reload_failures = 0

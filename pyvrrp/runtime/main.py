@@ -42,7 +42,7 @@ async def run_vrrp(
         return loader()
 
     daemon = Daemon(load, DaemonOptions(log_detail=log_detail, release_vips_on_exit=release))
-    daemon.settings = {"metrics_listen": metrics_listen, "control_socket": control_socket}  # type: ignore[attr-defined]
+    daemon.settings = {"metrics_listen": metrics_listen, "control_socket": control_socket}
     log.info("Starting pyvrrp (keepalived-compatible VRRP)")
     for p in pidfiles:
         write_pidfile(p)

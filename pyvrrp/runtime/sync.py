@@ -3,8 +3,8 @@ goes through its group, and the actions the group decides for the *other* member
 drivers; group transitions run the group notifies (``GROUP G1 MASTER 0``).
 
 The daemon's :class:`~pyvrrp.runtime.daemon.InstanceDriver` feeds its machine directly. For a member,
-:class:`SyncRuntime` replaces the driver's ``feed`` and ``_on_timer`` (instance attributes, the class is left
-alone), so everything that reaches a member — adverts, timers, tracker changes, shutdown — is routed through
+:class:`SyncRuntime` is the driver's ``router`` (an :class:`~pyvrrp.runtime.daemon.EventRouter`), so everything
+that reaches a member — adverts, timers, tracker changes, shutdown — is routed through
 ``SyncGroup.handle``/``expire``. Reload rebuilds the groups from the new configuration, keeping each group's
 state when its name and members did not change.
 
@@ -16,7 +16,6 @@ BACKUP) and the last member starts as that state says (keepalived ``vrrp_init_st
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -83,7 +82,7 @@ class SyncRuntime:
         self.cfgs[sg.name] = sg
         for d in present:
             self.member_of[d.name] = sg.name
-            self._patch(d)
+            self._route(d)
         if derived and group.state is not State.INIT and self.on_group_state is not None:
             # the group's initial state (keepalived notifies it at start, without a "Syncing" line)
             try:
@@ -96,7 +95,7 @@ class SyncRuntime:
         for name in list(self.member_of):
             d = self.daemon.drivers.get(name)
             if d is not None:
-                self._unpatch(d)
+                self._unroute(d)
                 d.machine.sync = None
         self.groups.clear()
         self.cfgs.clear()
@@ -113,20 +112,12 @@ class SyncRuntime:
             return State.MASTER
         return State.BACKUP
 
-    def _patch(self, d: InstanceDriver) -> None:
-        d.feed = functools.partial(self.feed, d)  # type: ignore[method-assign]
-        d._on_timer = functools.partial(self.on_timer, d)  # type: ignore[method-assign]
-        if d._timer is not None:  # re-arm so the pending timer calls the group-aware handler
-            d.cancel_timer()
-            d._rearm()
+    def _route(self, d: InstanceDriver) -> None:
+        d.router = self
 
     @staticmethod
-    def _unpatch(d: InstanceDriver) -> None:
-        for attr in ("feed", "_on_timer"):
-            d.__dict__.pop(attr, None)
-        if d._timer is not None:
-            d.cancel_timer()
-            d._rearm()
+    def _unroute(d: InstanceDriver) -> None:
+        d.router = None
 
     # -- routing -------------------------------------------------------------------------------------
     def group_of(self, instance: str) -> SyncGroup | None:
@@ -135,11 +126,8 @@ class SyncRuntime:
 
     def feed(self, d: InstanceDriver, event: object) -> list[Action]:
         group = self.group_of(d.name)
-        if group is None:  # a stale patch (should not happen): behave as the plain driver
-            actions = d.machine.handle(event, self.daemon.now())
-            d.execute(actions)
-            d._rearm()
-            return actions
+        if group is None:  # a stale route (should not happen): behave as the plain driver
+            return d.feed_direct(event)
         before = group.state
         res = group.handle(d.name, event, self.daemon.now())
         self._execute(group, before, res)

@@ -164,8 +164,8 @@ class Tracking:
         self.hooks_registered = False
         self._reload_task: asyncio.Task[None] | None = None
         # observe reads these (pyvrrp.observe.view)
-        daemon.script_status = {}  # type: ignore[attr-defined]
-        daemon.scripts_running = set()  # type: ignore[attr-defined]
+        daemon.script_status = {}
+        daemon.scripts_running = set()
         self._build_probes(self.config, carry={})
         self._rebind()
 
@@ -282,11 +282,11 @@ class Tracking:
 
     # -- probe callbacks -----------------------------------------------------------------------------
     def _on_script(self, sc: VrrpScript, ok: bool) -> None:
-        self.daemon.script_status[sc.name] = ok  # type: ignore[attr-defined]
+        self.daemon.script_status[sc.name] = ok
         self.push_target("script", sc.name)
 
     def _on_run(self, sc: VrrpScript, res: RunResult | None, seconds: float) -> None:
-        running: set[str] = self.daemon.scripts_running  # type: ignore[attr-defined]
+        running: set[str] = self.daemon.scripts_running
         if res is None:
             running.add(sc.name)
             return
@@ -440,7 +440,7 @@ def _tracking(daemon: Daemon) -> Tracking:
     t: Any = getattr(daemon, "tracking", None)
     if t is None:
         t = Tracking(daemon)
-        daemon.tracking = t  # type: ignore[attr-defined]
+        daemon.tracking = t
     return t
 
 
