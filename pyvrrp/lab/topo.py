@@ -87,17 +87,21 @@ class Topology:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def __enter__(self) -> Topology:
-        try:
-            self.up()
-        except BaseException:
-            self.down()
-            raise
+        self.up()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.down()
 
     def up(self) -> None:
+        """Build everything; on any failure (or Ctrl-C) remove what was already built, then re-raise."""
+        try:
+            self._up()
+        except BaseException:
+            self.down()
+            raise
+
+    def _up(self) -> None:
         if os.geteuid() != 0:
             raise TopologyError(
                 "network namespaces need root (run as root or with CAP_NET_ADMIN+CAP_SYS_ADMIN)"
