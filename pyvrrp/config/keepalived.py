@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_interface
+from typing import Any
 
 from pyvrrp.config import keywords as K
 from pyvrrp.config.lexer import Lexer, Line, split_command
@@ -449,6 +450,22 @@ class Parser:
         elif block == "track_group":
             if s == "group":
                 self.value_block(vec)
+
+    def weight(self, obj: Any, vec: list[str], limit: int, range_msg: str, option_msg: str) -> None:
+        """``weight N [reverse|noreverse]`` of vrrp_script / track_file / vrrp_track_process, with each block's
+        own keepalived messages (``{value}``, ``{option}`` filled in)."""
+        if not self.need(vec):
+            return
+        v = read_int(vec[1], -limit, limit)
+        if v is None:
+            self.err(range_msg.format(value=vec[1]))
+        else:
+            obj.weight = v
+        if len(vec) > 2:
+            if vec[2] == "reverse":
+                obj.reverse = True
+            elif vec[2] != "noreverse":
+                self.err(option_msg.format(option=vec[2]))
 
     def need(self, vec: list[str], n: int = 1) -> bool:
         """keepalived ``null_strvec``: a missing parameter (keepalived itself exits 2 here)."""
@@ -1628,18 +1645,13 @@ class Parser:
                 v = 1
             setattr(sc, s, float(v))
         elif s == "weight":
-            if not self.need(vec):
-                return
-            v = read_int(vec[1], -253, 253)
-            if v is None:
-                self.err(f"vrrp_script {n} weight {vec[1]} must be in [-253, 253]")
-            else:
-                sc.weight = v
-            if len(vec) > 2:
-                if vec[2] == "reverse":
-                    sc.reverse = True
-                elif vec[2] != "noreverse":
-                    self.err(f"vrrp_script {n} unknown weight option {vec[2]}")
+            self.weight(
+                sc,
+                vec,
+                253,
+                f"vrrp_script {n} weight {{value}} must be in [-253, 253]",
+                f"vrrp_script {n} unknown weight option {{option}}",
+            )
         elif s in ("rise", "fall"):
             if not self.need(vec):
                 return
@@ -1670,18 +1682,13 @@ class Parser:
                 else:
                     tf.path = vec[1]
         elif s == "weight":
-            if not self.need(vec):
-                return
-            v = read_int(vec[1], -254, 254)
-            if v is None:
-                self.err(f"Track file {tf.name} weight {vec[1]} must be in [-254, 254]")
-            else:
-                tf.weight = v
-            if len(vec) > 2:
-                if vec[2] == "reverse":
-                    tf.reverse = True
-                elif vec[2] != "noreverse":
-                    self.err(f"Track file {tf.name} unknown weight option {vec[2]}")
+            self.weight(
+                tf,
+                vec,
+                254,
+                f"Track file {tf.name} weight {{value}} must be in [-254, 254]",
+                f"Track file {tf.name} unknown weight option {{option}}",
+            )
         elif s == "init_file":
             # track_file.c track_file_init_handler: numbers and "overwrite" in any order
             tf.init_file = 0
@@ -1717,18 +1724,13 @@ class Parser:
                 else:
                     self.err(f"Invalid param_match {vec[1]} for track process {tp.name}")
         elif s == "weight":
-            if not self.need(vec):
-                return
-            v = read_int(vec[1], -254, 254)
-            if v is None:
-                self.err(f"weight for {tp.name} must be between [-254..254] inclusive. Ignoring...")
-            else:
-                tp.weight = v
-            if len(vec) > 2:
-                if vec[2] == "reverse":
-                    tp.reverse = True
-                elif vec[2] != "noreverse":
-                    self.err(f"unknown {tp.name} weight option {vec[2]} - ignoring")
+            self.weight(
+                tp,
+                vec,
+                254,
+                f"weight for {tp.name} must be between [-254..254] inclusive. Ignoring...",
+                f"unknown {tp.name} weight option {{option}} - ignoring",
+            )
         elif s in ("quorum", "quorum_max"):
             if not self.need(vec):
                 return
