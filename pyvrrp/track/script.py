@@ -26,11 +26,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import shlex
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from pyvrrp.config.model import GlobalConfig, ScriptConfig
-from pyvrrp.io.notify import KILL_GRACE, Creds, ScriptRefused, check_script, resolve_creds, spawn, terminate
+from pyvrrp.io.notify import (
+    KILL_GRACE,
+    Creds,
+    ScriptRefused,
+    check_script,
+    kill_group,
+    resolve_creds,
+    spawn,
+    terminate,
+)
 from pyvrrp.track.policy import RiseFall
 
 log = logging.getLogger("pyvrrp.vrrp")
@@ -60,10 +70,20 @@ async def run_once(
     try:
         rc = await asyncio.wait_for(proc.wait(), timeout)
     except TimeoutError:
-        await terminate(proc, grace)
+        try:
+            await terminate(proc, grace)
+        except asyncio.CancelledError:  # stopped while waiting out the grace: never leave it running
+            kill_group(proc, signal.SIGKILL)
+            raise
         return RunResult(False, "timed_out")
     except asyncio.CancelledError:
-        await asyncio.shield(terminate(proc, 0.5))
+        # stop/reload: SIGTERM as keepalived, then SIGKILL; a script that ignores TERM must not outlive us
+        kill_group(proc, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.shield(proc.wait()), 0.5)
+        except (TimeoutError, asyncio.CancelledError):
+            pass
+        kill_group(proc, signal.SIGKILL)
         raise
     if rc < 0:
         return RunResult(False, "failed", signal=-rc)

@@ -302,3 +302,40 @@ def test_hung_script_never_blocks_the_loop(tmp_path: Path) -> None:
     assert v.last_result is not None and v.last_result.kind == "timed_out"
     assert v.ok is False
     assert max(gaps) < 0.5  # 20 ms ticks; generous bound for a loaded CI machine
+    assert gone(s), "a SIGTERM-ignoring script outlived stop()"
+
+
+def survivors(path: Path) -> list[int]:
+    """PIDs whose command line runs ``path`` (only our own test script's unique tmp path)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if str(path).encode() in (d / "cmdline").read_bytes():
+                    out.append(int(d.name))
+            except OSError:
+                continue
+    return out
+
+
+def test_stop_during_a_run_kills_a_script_that_ignores_sigterm(tmp_path: Path) -> None:
+    s = script(tmp_path / "stubborn", "trap '' TERM\nwhile :; do sleep 1; done")
+
+    async def main() -> None:
+        v = VrrpScript(cfg((str(s),), interval=1, timeout=10), GlobalConfig(), lambda _s, _ok: None)
+        v.start()
+        await asyncio.sleep(0.5)  # running, far from its timeout
+        await v.stop()
+
+    run(main())
+    assert gone(s), "a SIGTERM-ignoring script outlived stop()"
+
+
+def gone(path: Path, timeout: float = 3.0) -> bool:
+    """True once no process runs ``path`` (SIGKILL is asynchronous: allow a bounded moment)."""
+    deadline = time.monotonic() + timeout
+    while survivors(path):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
