@@ -135,6 +135,10 @@ def preflight(prefix: str, need: tuple[str, ...] = ()) -> None:
     if not os.path.isdir("/sys/class/net") or not os.path.exists("/proc/self/ns/net"):
         raise LabError("network namespaces are not supported by this kernel")
     for tool in need:
+        if tool == "nft|iptables":  # the story drops the gateway's ICMP with either
+            if not (find_tool("nft") or find_tool("iptables")):
+                raise LabError("neither 'nft' nor 'iptables' is installed: apt-get install nftables")
+            continue
         if not find_tool(tool):
             pkg = {"ping": "iputils-ping"}.get(tool, tool)
             raise LabError(f"'{tool}' is missing: apt-get install {pkg}")
@@ -637,7 +641,7 @@ class Story:
     # -- the run
     def run(self) -> int:
         o, s = self.o, self.s
-        need = ("ping",) + (("keepalived",) if o.peer == "keepalived" else ())
+        need = ("ping", "nft|iptables") + (("keepalived",) if o.peer == "keepalived" else ())
         preflight(o.prefix, need)
         scrub_proxy_env()
         seed, origin = reference_config()

@@ -208,6 +208,15 @@ def test_keepalived_missing_for_peer(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "keepalived" in line and "apt-get install keepalived" in line
 
 
+def test_no_firewall_tool_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = story.find_tool
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(story, "find_tool", lambda name: None if name in ("nft", "iptables") else real(name))
+    monkeypatch.setattr(story, "lab_namespaces", lambda prefix: [])
+    with pytest.raises(story.LabError, match="apt-get install nftables"):
+        story.preflight("pvt000000", ("ping", "nft|iptables"))
+
+
 def test_ip_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(story, "find_tool", lambda name: None)
