@@ -16,7 +16,8 @@ def recorder(tmp: Path, name: str) -> Path:
     """A notify script appending its argv (one line, args separated by |) to ``tmp/name.log``."""
     s = tmp / name
     s.write_text(
-        f'#!/bin/sh\n{{ printf %s "$0"; for a; do printf "|%s" "$a"; done; echo; }} >> "{tmp}/{name}.log"\n'
+        # one write per line: notify scripts are fire-and-forget and may run at the same time
+        f'#!/bin/sh\nline="$0"\nfor a; do line="$line|$a"; done\nprintf \'%s\\n\' "$line" >> "{tmp}/{name}.log"\n'
     )
     s.chmod(0o755)
     return s
